@@ -1,0 +1,190 @@
+/**
+ * The closed error catalogue. Every refusal Mandate produces has exactly one entry here: a stable
+ * code (what agents and tests match on), the HTTP status, the audit reason (`stage.condition`) and,
+ * for token failures, the RFC 6750 §3.1 `WWW-Authenticate` error. The README lists every code and a
+ * test keeps the two in sync.
+ */
+export const catalogue = {
+  // Request shape, before any credential is looked at.
+  MANDATE_REQUEST_MALFORMED: { status: 400, reason: 'request.malformed', title: 'Malformed request' },
+  MANDATE_REQUEST_HEADER_SPOOFED: {
+    status: 400,
+    reason: 'request.header_spoofed',
+    title: 'Connection header names a gateway-controlled field',
+  },
+  MANDATE_PATH_AMBIGUOUS: {
+    status: 400,
+    reason: 'resolve.path_ambiguous',
+    title: 'Ambiguous request path (encoded slash, dot segment, empty segment, ...)',
+  },
+
+  // 1. Authenticate.
+  MANDATE_AUTHN_CREDENTIAL_MISSING: {
+    status: 401,
+    reason: 'authn.credential_missing',
+    title: 'Bearer token required',
+    wwwAuthenticate: 'invalid_request',
+  },
+  MANDATE_AUTHN_CREDENTIAL_DUPLICATED: {
+    status: 400,
+    reason: 'authn.credential_duplicated',
+    title: 'More than one credential presented',
+    wwwAuthenticate: 'invalid_request',
+  },
+  MANDATE_AUTHN_CREDENTIAL_IN_QUERY: {
+    status: 400,
+    reason: 'authn.credential_in_query',
+    title: 'Tokens are not accepted in the query string',
+    wwwAuthenticate: 'invalid_request',
+  },
+  MANDATE_AUTHN_CREDENTIAL_IN_COOKIE: {
+    status: 400,
+    reason: 'authn.credential_in_cookie',
+    title: 'Cookies are not accepted as credentials',
+    wwwAuthenticate: 'invalid_request',
+  },
+  MANDATE_AUTHN_TOKEN_MALFORMED: {
+    status: 401,
+    reason: 'authn.token_malformed',
+    title: 'Token is not a well-formed compact JWS',
+    wwwAuthenticate: 'invalid_token',
+  },
+  MANDATE_AUTHN_TOKEN_TOO_LARGE: {
+    status: 401,
+    reason: 'authn.token_too_large',
+    title: 'Token exceeds the size limit',
+    wwwAuthenticate: 'invalid_token',
+  },
+  MANDATE_AUTHN_TOKEN_TYPE_INVALID: {
+    status: 401,
+    reason: 'authn.token_type_invalid',
+    title: 'Token typ must be at+jwt',
+    wwwAuthenticate: 'invalid_token',
+  },
+  MANDATE_AUTHN_ALGORITHM_REJECTED: {
+    status: 401,
+    reason: 'authn.algorithm_rejected',
+    title: 'Token signing algorithm not allowed for this issuer',
+    wwwAuthenticate: 'invalid_token',
+  },
+  MANDATE_AUTHN_ISSUER_UNKNOWN: {
+    status: 401,
+    reason: 'authn.issuer_unknown',
+    title: 'Token issuer is not trusted',
+    wwwAuthenticate: 'invalid_token',
+  },
+  MANDATE_AUTHN_SIGNATURE_INVALID: {
+    status: 401,
+    reason: 'authn.signature_invalid',
+    title: 'Token signature does not verify',
+    wwwAuthenticate: 'invalid_token',
+  },
+  MANDATE_AUTHN_TOKEN_EXPIRED: {
+    status: 401,
+    reason: 'authn.token_expired',
+    title: 'Token has expired',
+    wwwAuthenticate: 'invalid_token',
+  },
+  MANDATE_AUTHN_TOKEN_NOT_YET_VALID: {
+    status: 401,
+    reason: 'authn.token_not_yet_valid',
+    title: 'Token is not valid yet',
+    wwwAuthenticate: 'invalid_token',
+  },
+  MANDATE_AUTHN_LIFETIME_TOO_LONG: {
+    status: 401,
+    reason: 'authn.lifetime_too_long',
+    title: 'Token lifetime exceeds the allowed maximum',
+    wwwAuthenticate: 'invalid_token',
+  },
+  MANDATE_AUTHN_AUDIENCE_MISMATCH: {
+    status: 401,
+    reason: 'authn.audience_mismatch',
+    title: 'Token audience does not include this backend',
+    wwwAuthenticate: 'invalid_token',
+  },
+  MANDATE_AUTHN_CLAIM_INVALID: {
+    status: 401,
+    reason: 'authn.claim_invalid',
+    title: 'A required delegation claim is missing or malformed',
+    wwwAuthenticate: 'invalid_token',
+  },
+  MANDATE_AUTHN_KEYS_UNAVAILABLE: {
+    status: 503,
+    reason: 'authn.keys_unavailable',
+    title: 'Issuer keys are unavailable and no last-good key set is cached',
+  },
+
+  // 2. Resolve.
+  MANDATE_ROUTE_NOT_FOUND: { status: 404, reason: 'resolve.route_not_found', title: 'No route for this path' },
+  MANDATE_METHOD_NOT_ALLOWED: {
+    status: 405,
+    reason: 'resolve.method_not_allowed',
+    title: 'Route exists but not for this method',
+  },
+
+  // 3. Authorize.
+  MANDATE_AUTHZ_DENIED: { status: 403, reason: 'authz.denied', title: 'Denied by policy' },
+  MANDATE_AUTHZ_POLICY_ERROR: {
+    status: 500,
+    reason: 'authz.policy_error',
+    title: 'Policy evaluation failed; request denied',
+  },
+
+  // 4. Inject.
+  MANDATE_CREDENTIAL_UNAVAILABLE: {
+    status: 500,
+    reason: 'inject.credential_unavailable',
+    title: 'Backend service credential could not be read',
+  },
+
+  // 5. Forward.
+  MANDATE_UPSTREAM_UNREACHABLE: {
+    status: 502,
+    reason: 'forward.upstream_unreachable',
+    title: 'Backend refused or dropped the connection',
+  },
+  MANDATE_UPSTREAM_TIMEOUT: { status: 504, reason: 'forward.upstream_timeout', title: 'Backend timed out' },
+  MANDATE_CLIENT_ABORTED: { status: 499, reason: 'forward.client_aborted', title: 'Client closed the request' },
+
+  // 6. Audit.
+  MANDATE_AUDIT_UNAVAILABLE: {
+    status: 503,
+    reason: 'audit.unavailable',
+    title: 'Audit store unavailable; nothing was forwarded',
+  },
+
+  MANDATE_INTERNAL: { status: 500, reason: 'gateway.internal', title: 'Internal gateway error' },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export interface CatalogueEntry {
+  readonly status: number;
+  readonly reason: string;
+  readonly title: string;
+  /** RFC 6750 §3.1 error code for the `WWW-Authenticate: Bearer` challenge. */
+  readonly wwwAuthenticate?: 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+}
+
+export type ErrorCode = keyof typeof catalogue;
+
+/**
+ * A refusal with a catalogue code. `detail` is safe to show the caller (never token contents,
+ * secrets or internals); `policyReasons` carries reasons returned by Rego, which the agent can act on.
+ */
+export class MandateError extends Error {
+  readonly code: ErrorCode;
+  readonly detail: string | undefined;
+  readonly policyReasons: readonly string[];
+
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; policyReasons?: readonly string[] }) {
+    super(detail ? `${code}: ${detail}` : code, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'MandateError';
+    this.code = code;
+    this.detail = detail;
+    this.policyReasons = options?.policyReasons ?? [];
+  }
+
+  get entry(): CatalogueEntry {
+    return catalogue[this.code];
+  }
+}

@@ -1,0 +1,51 @@
+import type { Actor } from '../1-authenticate/principal.ts';
+
+/**
+ * One audit event as the pipeline records it. Denials and errors are one event; an allowed call is a
+ * `decision` event (committed before the first byte goes upstream) and an `outcome` event.
+ * Fields the pipeline does not know yet (e.g. route on a 401) are null. Never a token or secret.
+ */
+export interface AuditEvent {
+  readonly kind: 'decision' | 'outcome' | 'denial' | 'error';
+  /** ISO 8601 UTC with milliseconds. */
+  readonly time: string;
+  /** W3C trace id of the request. */
+  readonly correlationId: string;
+  readonly user: string | null;
+  /** The current actor's sub. */
+  readonly agent: string | null;
+  /** Full actor chain, outermost first. */
+  readonly actorChain: readonly Actor[] | null;
+  readonly jti: string | null;
+  readonly tokenHash: string | null;
+  readonly txn: string | null;
+  readonly authorizationDetails: readonly unknown[] | null;
+  readonly intent: string | null;
+  readonly action: string | null;
+  readonly resourceType: string | null;
+  readonly resourceId: string | null;
+  readonly method: string;
+  /** Canonical path when resolved, otherwise the raw request path (truncated). */
+  readonly path: string;
+  readonly backend: string | null;
+  readonly decision: 'allow' | 'deny' | null;
+  /** Catalogue audit reason (`stage.condition`), e.g. authn.token_expired; null for an allow. */
+  readonly reason: string | null;
+  /** Reasons returned by the policy. */
+  readonly policyReasons: readonly string[];
+  readonly policyRevision: string | null;
+  /** Name of the injected service credential (never its value). */
+  readonly credential: string | null;
+  /** HTTP status returned to the agent (outcome/denial/error). */
+  readonly status: number | null;
+  readonly durationMs: number | null;
+  readonly bytesIn: number | null;
+  readonly bytesOut: number | null;
+}
+
+/** An event as stored: the chain fields added by the store. */
+export interface StoredEvent extends AuditEvent {
+  readonly seq: number;
+  readonly prevHash: string;
+  readonly hash: string;
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Entry point of every npm script: set up the pinned toolchain, then run one step with it.
+# Usage: bash scripts/run.sh <setup|start|test|demo|bench|mandate> [args...]
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"
+cd "$ROOT"
+step=${1:-setup}
+shift || true
+case "$step" in
+  setup) ;;
+  start) exec node gateway/main.ts serve --config routes.yaml --demo "$@" ;;
+  test) exec bash scripts/test.sh "$@" ;;
+  demo) exec node scripts/demo.ts "$@" ;;
+  bench) exec node scripts/bench.ts "$@" ;;
+  mandate) exec node gateway/main.ts "$@" ;;
+  *) echo "unknown step: $step" >&2; exit 2 ;;
+esac
