@@ -131,13 +131,6 @@ export const catalogue = {
     title: 'Policy evaluation failed; request denied',
   },
 
-  // 4. Inject.
-  MANDATE_CREDENTIAL_UNAVAILABLE: {
-    status: 500,
-    reason: 'inject.credential_unavailable',
-    title: 'Backend service credential could not be read',
-  },
-
   // 5. Forward.
   MANDATE_UPSTREAM_UNREACHABLE: {
     status: 502,
@@ -175,13 +168,20 @@ export class MandateError extends Error {
   readonly code: ErrorCode;
   readonly detail: string | undefined;
   readonly policyReasons: readonly string[];
+  /** For MANDATE_METHOD_NOT_ALLOWED: the methods the path does accept (sent as `Allow`). */
+  readonly allow: readonly string[] | undefined;
 
-  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; policyReasons?: readonly string[] }) {
+  constructor(
+    code: ErrorCode,
+    detail?: string,
+    options?: { cause?: unknown; policyReasons?: readonly string[]; allow?: readonly string[] },
+  ) {
     super(detail ? `${code}: ${detail}` : code, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'MandateError';
     this.code = code;
     this.detail = detail;
     this.policyReasons = options?.policyReasons ?? [];
+    this.allow = options?.allow;
   }
 
   get entry(): CatalogueEntry {

@@ -50,8 +50,11 @@ ensure_packages() {
   if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
     return 0
   fi
-  say "npm ci (Node $(node --version))"
-  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  say "installing npm packages from package-lock.json (Node $(node --version))"
+  # `npm install`, not `npm ci`: the registry this project is built from carries only the linux-x64
+  # build of Biome's platform binaries, so the lockfile cannot list the others and `npm ci` rejects it
+  # as incomplete. With a lockfile present, `npm install` installs exactly the locked versions.
+  (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error >&2)
   printf '%s' "$want" >"$stamp"
 }
 

@@ -29,7 +29,10 @@ export function loadConfig(file: string): Config {
 export function parseConfig(text: string, file: string): Config {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
-    throw new ConfigError(file, doc.errors.map((e) => `yaml: ${e.message.split('\n')[0]}`));
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => `yaml: ${e.message.split('\n')[0]}`),
+    );
   }
   const parsed = configSchema.safeParse(doc.toJS());
   if (!parsed.success) {
@@ -47,7 +50,8 @@ function formatIssue(issue: z.core.$ZodIssue): string {
   return `${path || '(root)'}: ${issue.message}`;
 }
 
-const paramsOf = (template: string): string[] => [...template.matchAll(/\{([a-z_][a-z0-9_]*)\}/g)].map((m) => m[1] as string);
+const paramsOf = (template: string): string[] =>
+  [...template.matchAll(/\{([a-z_][a-z0-9_]*)\}/g)].map((m) => m[1] as string);
 
 /** Checks the schema cannot express: references between sections and route ambiguity. */
 function crossCheck(config: RawConfig): string[] {
@@ -100,7 +104,11 @@ function resolvePaths(config: RawConfig, base: string): RawConfig {
   const ref = (s: string) => (s.startsWith('file:') ? `file:${at(s.slice(5))}` : s);
   return {
     ...config,
-    gateway: { ...config.gateway, audit_db: at(config.gateway.audit_db), policy_bundle: at(config.gateway.policy_bundle) },
+    gateway: {
+      ...config.gateway,
+      audit_db: at(config.gateway.audit_db),
+      policy_bundle: at(config.gateway.policy_bundle),
+    },
     ...(config.dev ? { dev: { ...config.dev, keys_dir: at(config.dev.keys_dir) } } : {}),
     issuers: config.issuers.map((i) => ('file' in i.jwks ? { ...i, jwks: { file: at(i.jwks.file) } } : i)),
     backends: config.backends.map((b) =>

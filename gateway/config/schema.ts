@@ -8,7 +8,10 @@ import { z } from 'zod';
 /** A secret by reference only; the value itself never appears in routes.yaml. */
 const secretRef = z
   .string()
-  .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/, 'must be a reference: env:NAME or file:PATH (never a literal secret)');
+  .regex(
+    /^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/,
+    'must be a reference: env:NAME or file:PATH (never a literal secret)',
+  );
 
 const duration = (max: number) => z.number().int().positive().max(max);
 
@@ -24,7 +27,19 @@ const jwksSource = z.union([
 ]);
 
 /** Asymmetric algorithms only (RFC 8725 §3.1-3.2): no `none`, no HMAC. */
-const algorithm = z.enum(['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']);
+const algorithm = z.enum([
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+]);
 
 const issuer = z.strictObject({
   /** The exact `iss` value (RFC 9068 §4 step 3: exact match). */
@@ -79,7 +94,9 @@ const route = z.strictObject({
   backend: z.string(),
   method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']),
   /** Gateway path template, e.g. /procurement/contracts/{contract_id}/cancel. */
-  path: z.string().regex(/^(\/([A-Za-z0-9._~-]+|\{[a-z_][a-z0-9_]*\}))+$|^\/$/, 'segments of [A-Za-z0-9._~-] or {param}'),
+  path: z
+    .string()
+    .regex(/^(\/([A-Za-z0-9._~-]+|\{[a-z_][a-z0-9_]*\}))+$|^\/$/, 'segments of [A-Za-z0-9._~-] or {param}'),
   /** The business action, e.g. procurement.contract.cancel. */
   action: z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/),
   resource: z.strictObject({
@@ -92,7 +109,10 @@ const route = z.strictObject({
   /** Optional per-parameter pattern a value must match (anchored). */
   params: z.record(z.string(), z.string()).default({}),
   /** Name of the policy under rego/ (package mandate.policies.<name>). */
-  policy: z.string().regex(/^[a-z][a-z0-9_]*$/).optional(),
+  policy: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]*$/)
+    .optional(),
   /** WebSocket upgrade allowed on this route (tunnelled after the same checks). */
   websocket: z.boolean().default(false),
 });
@@ -104,7 +124,10 @@ export const configSchema = z.strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65_535).default(8080),
       /** Default policy for routes that do not name one. */
-      default_policy: z.string().regex(/^[a-z][a-z0-9_]*$/).default('default'),
+      default_policy: z
+        .string()
+        .regex(/^[a-z][a-z0-9_]*$/)
+        .default('default'),
       audit_db: z.string().default('./data/audit.db'),
       policy_bundle: z.string().default('./.build/policy'),
       tokens: z
@@ -134,7 +157,13 @@ export const configSchema = z.strictObject({
       default_policy: 'default',
       audit_db: './data/audit.db',
       policy_bundle: './.build/policy',
-      tokens: { max_lifetime_seconds: 3_600, clock_skew_seconds: 30, max_bytes: 8_192, cache_entries: 50_000, max_chain_depth: 5 },
+      tokens: {
+        max_lifetime_seconds: 3_600,
+        clock_skew_seconds: 30,
+        max_bytes: 8_192,
+        cache_entries: 50_000,
+        max_chain_depth: 5,
+      },
     }),
   /** Development helpers used by `mandate serve --demo` and `mandate token mint`. */
   dev: z

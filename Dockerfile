@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1
+# Mandate production image. Three stages: OPA's own image checks, tests and compiles the policies to
+# Wasm; a Node stage installs production dependencies; a slim Node 24 runtime runs as non-root.
+
+FROM openpolicyagent/opa:1.22.2-static AS policy
+WORKDIR /src
+COPY rego/ rego/
+RUN ["/opa", "fmt", "--fail", "--list", "rego"]
+RUN ["/opa", "check", "--strict", "rego"]
+RUN ["/opa", "test", "rego"]
+RUN ["/opa", "build", "--target", "wasm", "--entrypoint", "mandate/decision", "--ignore", "*_test.rego", "--output", "/src/bundle.tar.gz", "rego"]
+
+FROM node:24.21.0-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM node:24.21.0-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/node_modules node_modules
+COPY package.json routes.yaml ./
+COPY gateway/ gateway/
+COPY --from=policy /src/bundle.tar.gz /tmp/bundle.tar.gz
+RUN mkdir -p .build/policy data \
+ && tar xzf /tmp/bundle.tar.gz -C .build/policy --no-same-owner /policy.wasm /data.json \
+ && rm /tmp/bundle.tar.gz \
+ && chown node:node data
+USER node
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=2s CMD ["node", "-e", "fetch('http://127.0.0.1:8080/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["node", "gateway/main.ts"]
+CMD ["serve", "--config", "/app/routes.yaml", "--host", "0.0.0.0"]

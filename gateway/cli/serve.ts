@@ -1,0 +1,61 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/load.ts';
+import { startDemo } from '../dev/demo-mode.ts';
+import { createGateway } from '../gateway.ts';
+import { createGatewayServer } from '../server.ts';
+import { log } from '../telemetry/log.ts';
+import { installOtlpExportFromEnv } from '../telemetry/otlp.ts';
+
+const usage = 'usage: mandate serve --config routes.yaml [--port N] [--host H] [--demo]';
+
+/**
+ * `mandate serve` — runs the gateway until SIGINT/SIGTERM. `--demo` also starts the bundled demo
+ * backends and creates the development key and credentials on first run. Logs one JSON line
+ * `{"msg":"listening","port":…}` when ready.
+ */
+export async function run(args: string[]): Promise<number> {
+  let values: { config: string; port?: string; host?: string; demo?: boolean };
+  try {
+    values = parseArgs({
+      args,
+      options: {
+        config: { type: 'string', default: 'routes.yaml' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        demo: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${usage}\n`);
+    return 2;
+  }
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(values.config);
+  } catch (e) {
+    process.stderr.write(`${e instanceof ConfigError ? e.message : (e as Error).message}\n`);
+    return 1;
+  }
+  const shutdownTracing = installOtlpExportFromEnv();
+  const demo = values.demo ? await startDemo(config) : undefined;
+  const gateway = await createGateway(config);
+  const server = createGatewayServer(gateway);
+  server.listen(
+    values.port === undefined ? config.gateway.port : Number(values.port),
+    values.host ?? config.gateway.host,
+  );
+  await once(server, 'listening');
+  const { address, port } = server.address() as AddressInfo;
+  log.info({ address, port, policyRevision: gateway.policy.revision, demo: Boolean(demo) }, 'listening');
+
+  const signal = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
+  log.info({ signal: String(signal[0] ?? '') }, 'shutting down');
+  server.close();
+  server.closeAllConnections();
+  await gateway.close();
+  await demo?.close();
+  await shutdownTracing();
+  return 0;
+}

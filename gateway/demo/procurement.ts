@@ -1,0 +1,75 @@
+import { documentRoutes } from './documents.ts';
+import { type DemoBackend, type DemoRequest, sameSecret, sendJson, startDemoServer } from './server.ts';
+
+/**
+ * The demo procurement API: an "unmodified legacy backend". It accepts only its own service account
+ * token (`Authorization: Bearer <serviceToken>`) and has never heard of users, agents or delegation.
+ */
+
+interface Contract {
+  readonly id: string;
+  readonly vendor: string;
+  readonly title: string;
+  status: 'active' | 'paused' | 'cancelled';
+}
+
+const seed = (): Map<string, Contract> =>
+  new Map(
+    [
+      { id: '12345', vendor: 'X', title: 'Contractor agreement — Acme Staffing', status: 'active' as const },
+      { id: '12346', vendor: 'X', title: 'Office supplies', status: 'active' as const },
+      { id: '12347', vendor: 'Y', title: 'Cloud hosting', status: 'active' as const },
+    ].map((c) => [c.id, c]),
+  );
+
+export function startProcurement(options: {
+  port?: number;
+  host?: string;
+  serviceToken: string;
+}): Promise<DemoBackend> {
+  const contracts = seed();
+  const found = ({ res, params }: DemoRequest): Contract | undefined => {
+    const contract = contracts.get(params[0] ?? '');
+    if (contract === undefined) sendJson(res, 404, { error: 'not_found', message: 'no such contract' });
+    return contract;
+  };
+  const transition = (status: 'paused' | 'cancelled') => (req: DemoRequest) => {
+    const contract = found(req);
+    if (contract === undefined) return;
+    if (contract.status === 'cancelled') {
+      return sendJson(req.res, 409, { error: 'conflict', message: 'contract is already cancelled' });
+    }
+    contract.status = status;
+    sendJson(req.res, 200, contract);
+  };
+
+  return startDemoServer({
+    port: options.port ?? 4101,
+    host: options.host ?? '127.0.0.1',
+    authorized: (headers) => sameSecret(/^Bearer (.*)$/i.exec(headers.authorization ?? '')?.[1], options.serviceToken),
+    challenge: 'Bearer realm="procurement"',
+    routes: [
+      {
+        method: 'GET',
+        path: /^\/contracts$/,
+        handle: ({ res, query }) => {
+          const vendor = query.get('vendor');
+          sendJson(res, 200, {
+            contracts: [...contracts.values()].filter((c) => vendor === null || c.vendor === vendor),
+          });
+        },
+      },
+      {
+        method: 'GET',
+        path: /^\/contracts\/([^/]+)$/,
+        handle: (req) => {
+          const contract = found(req);
+          if (contract !== undefined) sendJson(req.res, 200, contract);
+        },
+      },
+      { method: 'POST', path: /^\/contracts\/([^/]+)\/cancel$/, handle: transition('cancelled') },
+      { method: 'POST', path: /^\/contracts\/([^/]+)\/pause$/, handle: transition('paused') },
+      ...documentRoutes,
+    ],
+  });
+}

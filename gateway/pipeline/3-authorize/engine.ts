@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type LoadedPolicy, loadPolicy } from '@open-policy-agent/opa-wasm';
+import { MandateError } from '../../errors.ts';
+import type { Decision } from './decision.ts';
+import type { PolicyInput } from './policy-input.ts';
+
+/** The policy bundle, compiled to Wasm and running in-process. */
+export interface PolicyEngine {
+  /** Hex SHA-256 over policy.wasm then data.json: which policy decided, recorded with every decision. */
+  readonly revision: string;
+  /**
+   * Evaluates `mandate/decision` for one request, synchronously. A result that is not exactly one
+   * `{allow: boolean, reasons: string[]}` throws MANDATE_AUTHZ_POLICY_ERROR: the error denies.
+   */
+  evaluate(input: PolicyInput): Decision;
+}
+
+/** The bundle cannot be loaded, so the gateway must not start. */
+export class PolicyBundleError extends Error {
+  constructor(bundleDir: string, problem: string, options?: { cause?: unknown }) {
+    super(`policy bundle ${bundleDir}: ${problem}`, options);
+    this.name = 'PolicyBundleError';
+  }
+}
+
+/** The one entrypoint `scripts/build-policy.sh` compiles (rego/mandate/decision.rego). */
+const ENTRYPOINT = 'mandate/decision';
+
+/**
+ * Loads `<bundleDir>/policy.wasm` and `<bundleDir>/data.json` as built by `scripts/build-policy.sh`.
+ *
+ * OPA's Wasm target compiles most builtins into the module; the rest it calls on the host. The
+ * gateway supplies `time.now_ns` from `clock` (constant within one evaluation, as in OPA) and
+ * nothing else: the SDK's JavaScript stand-ins (`sprintf`, `regex.split`, `yaml.*`,
+ * `json.is_valid`) do not behave exactly like the Go implementations `opa test` runs, so a policy
+ * using them could decide differently here than in its tests. Loading fails, naming every builtin
+ * the bundle needs and nobody supplies, rather than failing on the first request that reaches it.
+ *
+ * One instance serves the whole process: a Wasm instance is not re-entrant, and `evaluate` is
+ * synchronous, so evaluations never interleave.
+ *
+ * @param clock Milliseconds since the epoch.
+ * @throws PolicyBundleError when the files are unreadable or the module is unusable.
+ */
+export async function loadPolicyEngine(bundleDir: string, clock: () => number): Promise<PolicyEngine> {
+  const [wasm, data] = await Promise.all([read(bundleDir, 'policy.wasm'), read(bundleDir, 'data.json')]);
+  const revision = createHash('sha256').update(wasm).update(data).digest('hex');
+
+  let nowNs: number | undefined;
+  const builtins: Record<string, () => unknown> = {
+    'time.now_ns': () => {
+      nowNs ??= Math.round(clock() * 1e6);
+      return nowNs;
+    },
+  };
+
+  const policy = await loadPolicy(wasm, undefined, builtins).catch((cause: unknown) => {
+    throw new PolicyBundleError(bundleDir, 'policy.wasm is not an OPA Wasm module', { cause });
+  });
+  // Before setData: reading the declaration allocates on the heap that setData resets.
+  const unsupplied = hostBuiltins(policy).filter((name) => !Object.hasOwn(builtins, name));
+  if (unsupplied.length > 0) {
+    throw new PolicyBundleError(
+      bundleDir,
+      `the policy calls builtins the gateway does not provide: ${unsupplied.join(', ')}`,
+    );
+  }
+  const entrypoint: unknown = policy.entrypoints[ENTRYPOINT];
+  if (typeof entrypoint !== 'number') {
+    throw new PolicyBundleError(bundleDir, `policy.wasm has no ${ENTRYPOINT} entrypoint`);
+  }
+  try {
+    policy.setData(JSON.parse(data.toString('utf8')));
+  } catch (cause) {
+    throw new PolicyBundleError(bundleDir, 'data.json is not valid JSON', { cause });
+  }
+
+  return {
+    revision,
+    evaluate(input) {
+      nowNs = undefined;
+      let resultSet: unknown;
+      try {
+        resultSet = policy.evaluate(input, entrypoint);
+      } catch (cause) {
+        // The SDK throws strings and plain objects with internals in them: keep them as the cause only.
+        throw new MandateError('MANDATE_AUTHZ_POLICY_ERROR', 'policy evaluation failed', { cause });
+      }
+      return toDecision(resultSet, revision);
+    },
+  };
+}
+
+async function read(bundleDir: string, file: string): Promise<Buffer> {
+  try {
+    return await readFile(join(bundleDir, file));
+  } catch (cause) {
+    throw new PolicyBundleError(bundleDir, `cannot read ${file}`, { cause });
+  }
+}
+
+/** The builtins the module calls on the host, per the OPA Wasm ABI: `builtins()` → `{name: id}`. */
+function hostBuiltins(policy: LoadedPolicy): string[] {
+  const abi = policy.wasmInstance.exports as unknown as { builtins(): number; opa_json_dump(addr: number): number };
+  const start = abi.opa_json_dump(abi.builtins());
+  const memory = new Uint8Array(policy.mem.buffer);
+  const end = memory.indexOf(0, start);
+  return Object.keys(JSON.parse(Buffer.from(memory.subarray(start, end)).toString('utf8')));
+}
+
+// Fail closed: only exactly one result of exactly the contract's shape is a decision.
+function toDecision(resultSet: unknown, policyRevision: string): Decision {
+  if (!Array.isArray(resultSet) || resultSet.length === 0) throw policyError('the policy returned no decision');
+  if (resultSet.length > 1) throw policyError('the policy returned more than one decision');
+  const decision: unknown = resultSet[0]?.result;
+  if (typeof decision !== 'object' || decision === null) throw policyError('the policy decision is malformed');
+  const { allow, reasons } = decision as Record<string, unknown>;
+  if (typeof allow !== 'boolean' || !Array.isArray(reasons) || !reasons.every((r) => typeof r === 'string')) {
+    throw policyError('the policy decision is malformed');
+  }
+  return Object.freeze({ allow, reasons: Object.freeze([...reasons]), policyRevision });
+}
+
+const policyError = (detail: string): MandateError => new MandateError('MANDATE_AUTHZ_POLICY_ERROR', detail);

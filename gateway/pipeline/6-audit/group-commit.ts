@@ -1,0 +1,117 @@
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { MandateError } from '../../errors.ts';
+import type { AuditEvent } from './event.ts';
+
+/** Where an event landed in the chain. */
+export interface Committed {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+interface Pending {
+  readonly event: AuditEvent;
+  resolve(committed: Committed): void;
+  reject(error: unknown): void;
+}
+
+type Reply = { id: number; stored?: Committed[]; writable?: boolean; error?: string; ready?: boolean };
+
+/**
+ * Group commit on a dedicated writer thread. While one batch is being committed, new events queue;
+ * when the commit is acknowledged the whole queue goes as the next batch, in one transaction. So the
+ * batch size follows the load by itself, SQLite work stays off the event loop, and each caller's
+ * promise settles only after the commit that holds its event: "the decision is committed before the
+ * first byte goes upstream" holds per request. A failed batch rejects all of its events (none was
+ * written), and a dead writer fails every append, so traffic stops (503) rather than going unaudited.
+ */
+export class AuditLog {
+  readonly #worker: Worker;
+  #queue: Pending[] = [];
+  #inFlight = false;
+  #nextId = 1;
+  #dead: string | undefined;
+  readonly #replies = new Map<number, (reply: Reply) => void>();
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+    worker.on('message', (reply: Reply) => {
+      const settle = this.#replies.get(reply.id);
+      this.#replies.delete(reply.id);
+      settle?.(reply);
+    });
+    worker.on('error', (e) => this.#fail(`audit writer crashed: ${e.message}`));
+    worker.on('exit', () => this.#fail('audit writer exited'));
+  }
+
+  /** Starts the writer thread and opens the store; throws MANDATE_AUDIT_UNAVAILABLE if it cannot. */
+  static async open(file: string, options: { busyTimeoutMs?: number } = {}): Promise<AuditLog> {
+    const worker = new Worker(new URL('./writer-thread.ts', import.meta.url), {
+      workerData: { file, busyTimeoutMs: options.busyTimeoutMs ?? 2000 },
+    });
+    const [first] = (await once(worker, 'message')) as [Reply];
+    if (first.error) {
+      await worker.terminate();
+      throw new MandateError('MANDATE_AUDIT_UNAVAILABLE', 'audit store cannot be opened', { cause: first.error });
+    }
+    return new AuditLog(worker);
+  }
+
+  /** Resolves once the event is committed; rejects with MANDATE_AUDIT_UNAVAILABLE otherwise. */
+  append(event: AuditEvent): Promise<Committed> {
+    if (this.#dead) return Promise.reject(unavailable(this.#dead));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ event, resolve, reject });
+      if (!this.#inFlight) this.#sendBatch();
+    });
+  }
+
+  /** For /readyz: whether the store takes writes right now. */
+  async isWritable(): Promise<boolean> {
+    if (this.#dead) return false;
+    const reply = await this.#request({ probe: true });
+    return reply.writable === true;
+  }
+
+  async close(): Promise<void> {
+    if (this.#dead) return;
+    const exited = once(this.#worker, 'exit');
+    this.#worker.postMessage({ close: true });
+    await exited;
+  }
+
+  #sendBatch(): void {
+    const batch = this.#queue;
+    this.#queue = [];
+    this.#inFlight = true;
+    this.#request({ events: batch.map((p) => p.event) }).then((reply) => {
+      const stored = reply.stored;
+      for (const [i, p] of batch.entries()) {
+        if (stored) p.resolve(stored[i]!);
+        else p.reject(unavailable(reply.error ?? 'audit write failed'));
+      }
+      this.#inFlight = false;
+      if (this.#queue.length > 0) this.#sendBatch();
+    });
+  }
+
+  #request(message: object): Promise<Reply> {
+    if (this.#dead) return Promise.resolve({ id: 0, error: this.#dead });
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      this.#replies.set(id, resolve);
+      this.#worker.postMessage({ id, ...message });
+    });
+  }
+
+  #fail(reason: string): void {
+    this.#dead ??= reason;
+    for (const settle of this.#replies.values()) settle({ id: 0, error: reason });
+    this.#replies.clear();
+    for (const p of this.#queue) p.reject(unavailable(reason));
+    this.#queue = [];
+  }
+}
+
+const unavailable = (reason: string) =>
+  new MandateError('MANDATE_AUDIT_UNAVAILABLE', 'audit event could not be written', { cause: reason });

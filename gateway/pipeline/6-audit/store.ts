@@ -1,0 +1,121 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { MandateError } from '../../errors.ts';
+import { chainHash, GENESIS_HASH } from './chain.ts';
+import type { AuditEvent, StoredEvent } from './event.ts';
+import { toChainedFields } from './row.ts';
+import { columnNames, schemaSql } from './schema.ts';
+
+export interface AuditStoreOptions {
+  /**
+   * How long an append waits for another connection's write lock before failing (the request then
+   * fails closed with 503). The wait is synchronous: it blocks the event loop, so keep it short.
+   * Default 2000 ms.
+   */
+  readonly busyTimeoutMs?: number;
+}
+
+/**
+ * The append-only, hash-chained audit trail in one SQLite file (table `events`, one row per event).
+ *
+ * Mandate never UPDATEs or DELETEs a row, and triggers refuse both. Appends are synchronous so the
+ * pipeline can commit the decision event before the first byte goes upstream.
+ */
+export class AuditStore {
+  readonly #db: Database.Database;
+  readonly #appendInTransaction: Database.Transaction<(events: readonly AuditEvent[]) => StoredEvent[]>;
+  readonly #beginImmediate: Database.Statement;
+  readonly #rollback: Database.Statement;
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+    const readHead = db.prepare<[], [number, string]>('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').raw();
+    const insert = db.prepare(
+      `INSERT INTO events (${columnNames.join(', ')}) VALUES (${columnNames.map((c) => `@${c}`).join(', ')})`,
+    );
+    // The chain head is read inside the write transaction, never cached: it costs one rowid lookup,
+    // and in exchange a second process appending to the same file (BEGIN IMMEDIATE serialises the
+    // writers) cannot make us fork the chain, and a failed append cannot leave a stale head behind.
+    this.#appendInTransaction = db.transaction((events: readonly AuditEvent[]): StoredEvent[] => {
+      let [seq, prevHash] = readHead.get() ?? [0, GENESIS_HASH];
+      return events.map((event) => {
+        const fields = toChainedFields(event, ++seq);
+        const hash = chainHash(prevHash, fields);
+        insert.run({ ...fields, prev_hash: prevHash, hash });
+        const stored = { ...event, seq, prevHash, hash };
+        prevHash = hash;
+        return stored;
+      });
+    });
+    this.#beginImmediate = db.prepare('BEGIN IMMEDIATE');
+    this.#rollback = db.prepare('ROLLBACK');
+  }
+
+  /**
+   * Opens (creating if needed) the audit database at `file`, its parent folder and its schema.
+   * Throws `MANDATE_AUDIT_UNAVAILABLE` if the file cannot be opened or initialised.
+   */
+  static open(file: string, options: AuditStoreOptions = {}): AuditStore {
+    let db: Database.Database | undefined;
+    try {
+      mkdirSync(dirname(resolve(file)), { recursive: true });
+      db = new Database(file, { timeout: options.busyTimeoutMs ?? 2000 });
+      // WAL: readers (`mandate audit query`, `verify`) never block the gateway's appends.
+      db.pragma('journal_mode = WAL');
+      // NORMAL in WAL mode never corrupts the file and survives a process crash, but a power loss can
+      // drop the most recent commits (a valid prefix of the chain remains). FULL would fsync on every
+      // append, i.e. on every request's hot path; a later change brings FULL with group commit
+      // (one fsync for all appends waiting at that moment).
+      db.pragma('synchronous = NORMAL');
+      db.exec(schemaSql);
+      return new AuditStore(db);
+    } catch (cause) {
+      db?.close();
+      throw new MandateError('MANDATE_AUDIT_UNAVAILABLE', 'audit store cannot be opened', { cause });
+    }
+  }
+
+  /**
+   * Appends one event as the next link of the chain and returns it with `seq`, `prevHash` and `hash`.
+   * On any failure (lock timeout, disk full, closed store…) nothing is written, the chain head stays
+   * where it was, and `MANDATE_AUDIT_UNAVAILABLE` is thrown: the caller must not forward the request.
+   */
+  append(event: AuditEvent): StoredEvent {
+    return this.appendBatch([event])[0]!;
+  }
+
+  /**
+   * Appends several events, in order, in one transaction: all are committed or none is. One commit
+   * for many events is what makes group commit cheap (see group-commit.ts).
+   */
+  appendBatch(events: readonly AuditEvent[]): StoredEvent[] {
+    try {
+      // IMMEDIATE takes the write lock before the head is read: see the constructor.
+      return this.#appendInTransaction.immediate(events);
+    } catch (cause) {
+      throw new MandateError('MANDATE_AUDIT_UNAVAILABLE', 'audit event could not be written', { cause });
+    }
+  }
+
+  /**
+   * For /readyz: whether the write lock can be taken right now (`BEGIN IMMEDIATE; ROLLBACK`, nothing
+   * written). Like an append, it may wait up to the busy timeout for another connection's lock.
+   */
+  isWritable(): boolean {
+    if (!this.#db.open) return false;
+    try {
+      this.#beginImmediate.run();
+      return true;
+    } catch {
+      return false;
+    } finally {
+      if (this.#db.inTransaction) this.#rollback.run();
+    }
+  }
+
+  /** Closes the database; later appends throw `MANDATE_AUDIT_UNAVAILABLE`. */
+  close(): void {
+    this.#db.close();
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The audit writer thread: owns the SQLite connection, so commits (and the hashing of each event)
+ * run beside the event loop instead of on it. Messages in: {id, events} to append as one
+ * transaction, {id, probe: true} for readiness. Messages out: {id, stored} or {id, error}.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { AuditEvent } from './event.ts';
+import { AuditStore } from './store.ts';
+
+const { file, busyTimeoutMs } = workerData as { file: string; busyTimeoutMs: number };
+
+let store: AuditStore | undefined;
+try {
+  store = AuditStore.open(file, { busyTimeoutMs });
+  parentPort!.postMessage({ id: 0, ready: true });
+} catch (e) {
+  parentPort!.postMessage({ id: 0, error: (e as Error).message });
+}
+
+parentPort!.on('message', (message: { id: number; events?: AuditEvent[]; probe?: boolean; close?: boolean }) => {
+  if (message.close) {
+    store?.close();
+    parentPort!.close();
+    return;
+  }
+  if (!store) {
+    parentPort!.postMessage({ id: message.id, error: 'audit store is not open' });
+    return;
+  }
+  if (message.probe) {
+    parentPort!.postMessage({ id: message.id, writable: store.isWritable() });
+    return;
+  }
+  try {
+    const stored = store.appendBatch(message.events ?? []);
+    // Only what the caller needs back: the chain position of each event.
+    parentPort!.postMessage({ id: message.id, stored: stored.map((s) => ({ seq: s.seq, hash: s.hash })) });
+  } catch (e) {
+    parentPort!.postMessage({ id: message.id, error: (e as Error).message });
+  }
+});

@@ -1,0 +1,105 @@
+import type { IncomingMessage } from 'node:http';
+import type { MandateError } from '../errors.ts';
+import type { Principal } from './1-authenticate/principal.ts';
+import type { RouteMatch } from './2-resolve/route-match.ts';
+import type { Decision } from './3-authorize/decision.ts';
+import type { ForwardOutcome } from './5-forward/forward.ts';
+import type { AuditEvent } from './6-audit/event.ts';
+
+/**
+ * Where events go: group commit into the SQLite store in production. `append` settles once the event
+ * is committed and rejects with MANDATE_AUDIT_UNAVAILABLE when it cannot be.
+ */
+export interface AuditSink {
+  append(event: AuditEvent): Promise<unknown>;
+}
+
+/**
+ * Collects what the pipeline has learned about one request, and turns it into audit events. A 401
+ * knows only the method and path; an allowed call knows everything. Only the raw path (bounded) is
+ * recorded before resolution, never the query string, which may carry a token.
+ */
+export class AuditTrail {
+  readonly #sink: AuditSink;
+  readonly #method: string;
+  readonly #rawPath: string;
+  readonly #correlationId: string;
+  readonly #startedMs: number;
+  principal: Principal | undefined;
+  match: RouteMatch | undefined;
+  decision: Decision | undefined;
+  credential: string | undefined;
+
+  constructor(sink: AuditSink, req: IncomingMessage, correlationId: string, startedMs: number) {
+    this.#sink = sink;
+    this.#method = req.method ?? '';
+    this.#rawPath = (req.url ?? '').split('?', 1)[0]!.slice(0, 2048);
+    this.#correlationId = correlationId;
+    this.#startedMs = startedMs;
+  }
+
+  /** The allow, committed before anything is forwarded. */
+  recordDecision(nowMs: number): Promise<unknown> {
+    return this.#sink.append(this.#event('decision', nowMs, { decision: 'allow' }));
+  }
+
+  /** What the exchange with the backend produced; the second event of an allowed call. */
+  recordOutcome(nowMs: number, outcome: ForwardOutcome): Promise<unknown> {
+    return this.#sink.append(
+      this.#event('outcome', nowMs, {
+        decision: 'allow',
+        status: outcome.failure && !outcome.responseStarted ? outcome.failure.entry.status : outcome.status,
+        reason: outcome.failure?.entry.reason ?? null,
+        bytesIn: outcome.bytesIn,
+        bytesOut: outcome.bytesOut,
+      }),
+    );
+  }
+
+  /** A refusal or error before forwarding: the single event of a denied call. */
+  recordRefusal(nowMs: number, error: MandateError): Promise<unknown> {
+    const status = error.entry.status;
+    return this.#sink.append(
+      this.#event(status >= 500 ? 'error' : 'denial', nowMs, {
+        decision: 'deny',
+        status,
+        reason: error.entry.reason,
+        policyReasons: error.policyReasons,
+      }),
+    );
+  }
+
+  #event(kind: AuditEvent['kind'], nowMs: number, facts: Partial<AuditEvent>): AuditEvent {
+    const p = this.principal;
+    const m = this.match;
+    return {
+      kind,
+      time: new Date(nowMs).toISOString(),
+      correlationId: this.#correlationId,
+      user: p?.user ?? null,
+      agent: p?.agent.sub ?? null,
+      actorChain: p?.chain ?? null,
+      jti: p?.jti ?? null,
+      tokenHash: p?.tokenHash ?? null,
+      txn: p?.txn ?? null,
+      authorizationDetails: p?.authorizationDetails ?? null,
+      intent: p?.intent ?? null,
+      action: m?.action ?? null,
+      resourceType: m?.resource.type ?? null,
+      resourceId: m?.resource.id ?? null,
+      method: this.#method,
+      path: m?.path ?? this.#rawPath,
+      backend: m?.backend.name ?? null,
+      decision: null,
+      reason: null,
+      policyReasons: this.decision?.reasons ?? [],
+      policyRevision: this.decision?.policyRevision ?? null,
+      credential: this.credential ?? null,
+      status: null,
+      durationMs: Math.round(nowMs - this.#startedMs),
+      bytesIn: null,
+      bytesOut: null,
+      ...facts,
+    };
+  }
+}

@@ -1,0 +1,88 @@
+package mandate.policies.procurement_test
+
+import data.mandate
+import data.mandate.test.fixtures
+
+allowed := {"allow": true, "reasons": []}
+
+denied(reasons) := {"allow": false, "reasons": reasons}
+
+# alice's request, retargeted at another action and contract.
+request(action, id) := object.union(fixtures.alice_cancel, {"action": action, "resource": {"id": id}})
+
+with_scopes(inp, scopes) := object.union(inp, {"token": {"scopes": scopes}})
+
+with_roles(inp, roles) := object.union(inp, {"user": {"attributes": {"roles": roles}}})
+
+# The demo story: the intent names cancel on 12345.
+test_cancel_of_the_named_contract_is_allowed if {
+	mandate.decision == allowed with input as fixtures.alice_cancel
+}
+
+test_cancel_of_another_contract_is_drift if {
+	mandate.decision == denied(["intent.identifier_mismatch"]) with input as request("procurement.contract.cancel", "12346")
+}
+
+test_pause_is_not_the_intended_action if {
+	mandate.decision == denied(["intent.action_not_authorized"]) with input as request("procurement.contract.pause", "12345")
+}
+
+test_pause_named_in_the_intent_is_allowed if {
+	inp := object.union(request("procurement.contract.pause", "12345"), {"token": {"authorization_details": [
+		{"type": "procurement_contract", "actions": ["cancel", "pause"], "identifier": "12345"},
+	]}})
+	mandate.decision == allowed with input as inp
+}
+
+test_cancel_needs_the_write_scope_as_well_as_the_intent if {
+	inp := with_scopes(fixtures.alice_cancel, ["procurement:read"])
+	mandate.decision == denied(["scope.missing:procurement:write"]) with input as inp
+}
+
+test_cancel_needs_the_role if {
+	inp := with_roles(fixtures.alice_cancel, ["support"])
+	mandate.decision == denied(["role.missing:procurement"]) with input as inp
+}
+
+test_every_reason_is_reported_sorted if {
+	inp := with_roles(with_scopes(request("procurement.contract.cancel", "12346"), []), [])
+	mandate.decision == denied([
+		"intent.identifier_mismatch",
+		"role.missing:procurement",
+		"scope.missing:procurement:write",
+	]) with input as inp
+}
+
+test_reads_need_no_intent if {
+	inp := object.union(with_scopes(request("procurement.contract.read", "777"), ["procurement:read"]), {"token": {"authorization_details": []}})
+	mandate.decision == allowed with input as inp
+	mandate.decision == allowed with input as object.union(inp, {"action": "procurement.contract.list", "resource": {"type": "contract_collection", "id": null}})
+}
+
+test_reads_need_the_read_scope if {
+	inp := with_scopes(request("procurement.contract.list", null), ["procurement:write"])
+	mandate.decision == denied(["scope.missing:procurement:read"]) with input as inp
+}
+
+test_reads_need_the_role if {
+	inp := with_roles(request("procurement.contract.read", "12345"), [])
+	mandate.decision == denied(["role.missing:procurement"]) with input as inp
+}
+
+test_document_upload_needs_the_write_scope if {
+	upload := object.union(fixtures.alice_cancel, {"action": "procurement.document.upload", "resource": {"type": "document", "id": null}})
+	mandate.decision == allowed with input as upload
+	mandate.decision == denied(["scope.missing:procurement:write"]) with input as with_scopes(upload, ["procurement:read"])
+	mandate.decision == denied(["role.missing:procurement"]) with input as with_roles(upload, ["support"])
+}
+
+test_document_download_needs_the_read_scope if {
+	download := object.union(fixtures.alice_cancel, {"action": "procurement.document.download", "resource": {"type": "document", "id": "d-1"}})
+	mandate.decision == allowed with input as download
+	mandate.decision == denied(["scope.missing:procurement:read"]) with input as with_scopes(download, ["procurement:write"])
+	mandate.decision == denied(["role.missing:procurement"]) with input as with_roles(download, ["support"])
+}
+
+test_unknown_action_is_denied if {
+	mandate.decision == denied(["action.unknown"]) with input as request("procurement.contract.delete", "12345")
+}

@@ -1,0 +1,130 @@
+/**
+ * `npm run bench` — one run, three targets on loopback, the same request each time:
+ * the backend direct, a bare undici pass-through proxy, and Mandate's full pipeline (verified and
+ * cached delegation token, route resolution, Wasm policy, credential swap, two audit events in SQLite).
+ * Prints req/s, p50 and p99 for each and the ratio Mandate / bare proxy.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+import { exportJWK, generateKeyPair } from 'jose';
+import { parse, stringify } from 'yaml';
+import { mintDelegationToken } from '../gateway/dev/mint.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const children: ChildProcess[] = [];
+
+/** Starts a process and waits for the first stdout JSON line that carries a port. */
+function start(args: string[]): Promise<number> {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, MANDATE_LOG_LEVEL: 'info' },
+  });
+  children.push(child);
+  return new Promise((done, fail) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const port = (JSON.parse(line) as { port?: number }).port;
+        if (port) done(port);
+      } catch {}
+    });
+    child.once('exit', (code) => fail(new Error(`${args.join(' ')} exited ${code}`)));
+  });
+}
+
+async function measure(name: string, url: string, headers: Record<string, string>) {
+  await autocannon({ url, headers, connections: CONNECTIONS, duration: 2 }); // warm-up
+  const r = await autocannon({ url, headers, connections: CONNECTIONS, duration: DURATION });
+  if (r.non2xx > 0 || r.errors > 0) throw new Error(`${name}: ${r.non2xx} non-2xx responses, ${r.errors} errors`);
+  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
+}
+
+try {
+  const secret = randomBytes(24).toString('base64url');
+  const backendPort = await start(['scripts/bench/backend.ts', secret]);
+  const backendUrl = `http://127.0.0.1:${backendPort}`;
+  const barePort = await start(['scripts/bench/bare-proxy.ts', backendUrl, secret]);
+
+  // Mandate on the repository's routes.yaml, pointed at the benchmark backend.
+  const dir = mkdtempSync(join(tmpdir(), 'mandate-bench-'));
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const kid = 'bench';
+  writeFileSync(
+    join(dir, 'jwks.json'),
+    JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256' }] }),
+  );
+  writeFileSync(join(dir, 'procurement.token'), secret);
+  const config = parse(readFileSync(join(ROOT, 'routes.yaml'), 'utf8'));
+  delete config.dev;
+  config.gateway.audit_db = join(dir, 'audit.db');
+  config.gateway.policy_bundle = join(ROOT, '.build/policy');
+  config.issuers = [
+    {
+      issuer: 'https://bench.mandate',
+      jwks: { file: join(dir, 'jwks.json') },
+      algorithms: ['ES256'],
+      user_claims: ['roles'],
+    },
+  ];
+  config.backends = config.backends.filter((b: { name: string }) => b.name === 'procurement');
+  config.routes = config.routes.filter((r: { backend: string }) => r.backend === 'procurement');
+  config.backends[0].url = backendUrl;
+  config.backends[0].credential.secret = `file:${join(dir, 'procurement.token')}`;
+  writeFileSync(join(dir, 'routes.yaml'), stringify(config));
+  // BENCH_MANDATE_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway alone.
+  const nodeOptions = process.env.BENCH_MANDATE_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [];
+  const mandatePort = await start([
+    ...nodeOptions,
+    'gateway/main.ts',
+    'serve',
+    '--config',
+    join(dir, 'routes.yaml'),
+    '--port',
+    '0',
+  ]);
+
+  const token = await mintDelegationToken(
+    { kid, privateKey },
+    {
+      issuer: 'https://bench.mandate',
+      user: 'alice',
+      agents: ['hr-agent'],
+      audience: config.backends[0].audience,
+      scope: 'procurement:read',
+      extra: { roles: ['procurement'] },
+      ttlSeconds: 3600,
+    },
+  );
+
+  const results = [
+    await measure('backend direct', `${backendUrl}/contracts/12345`, { authorization: `Bearer ${secret}` }),
+    await measure('bare undici proxy', `http://127.0.0.1:${barePort}/contracts/12345`, {}),
+    await measure('mandate (full pipeline)', `http://127.0.0.1:${mandatePort}/procurement/contracts/12345`, {
+      authorization: `Bearer ${token}`,
+    }),
+  ];
+  const bare = results[1]!.rps;
+  console.log(
+    `\n${new Date().toISOString().slice(0, 10)} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · Node ${process.version} · ${CONNECTIONS} connections · ${DURATION}s each\n`,
+  );
+  console.log('| target | req/s | p50 ms | p99 ms | vs bare proxy |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const r of results) {
+    console.log(`| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${((r.rps / bare) * 100).toFixed(0)}% |`);
+  }
+} finally {
+  await Promise.all(
+    children.map((c) => {
+      const exited = new Promise((done) => c.once('exit', done));
+      c.kill('SIGTERM');
+      return exited;
+    }),
+  );
+}

@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadPolicyEngine, PolicyBundleError } from '../../../gateway/pipeline/3-authorize/engine.ts';
+import { buildPolicyInput, type PolicyInput } from '../../../gateway/pipeline/3-authorize/policy-input.ts';
+import { alice, buildBundle, compileBundle, contractChange, removeBundles, T0_MS } from './fixtures.ts';
+
+after(removeBundles);
+
+const clock = () => T0_MS;
+const aliceCancels = (attributes: Record<string, unknown> = {}): PolicyInput =>
+  buildPolicyInput(alice({ attributes }), contractChange('cancel', '12345'), 'POST', T0_MS);
+
+/** A bundle whose whole policy is `package mandate` plus `body`. */
+const bundleOf = (body: string) => compileBundle(`package mandate\n\n${body}\n`);
+
+const policyError = { name: 'MandateError', code: 'MANDATE_AUTHZ_POLICY_ERROR' };
+
+describe('loadPolicyEngine', () => {
+  let real: string;
+  before(() => {
+    real = buildBundle();
+  });
+
+  it('revision is the hex SHA-256 of policy.wasm then data.json', async () => {
+    const engine = await loadPolicyEngine(real, clock);
+    const expected = createHash('sha256')
+      .update(readFileSync(join(real, 'policy.wasm')))
+      .update(readFileSync(join(real, 'data.json')))
+      .digest('hex');
+    assert.match(engine.revision, /^[0-9a-f]{64}$/);
+    assert.equal(engine.revision, expected);
+    assert.equal(engine.evaluate(aliceCancels({ roles: ['procurement'] })).policyRevision, engine.revision);
+  });
+
+  it('revision changes when the policy changes', async () => {
+    const allow = await loadPolicyEngine(bundleOf('decision := {"allow": true, "reasons": []}'), clock);
+    const deny = await loadPolicyEngine(bundleOf('decision := {"allow": false, "reasons": []}'), clock);
+    assert.notEqual(allow.revision, deny.revision);
+    assert.equal(allow.evaluate(aliceCancels()).allow, true);
+    assert.equal(deny.evaluate(aliceCancels()).allow, false);
+  });
+
+  it('returns the decision with its reasons', async () => {
+    const engine = await loadPolicyEngine(bundleOf('decision := {"allow": false, "reasons": ["a.b", "c.d"]}'), clock);
+    assert.deepEqual(engine.evaluate(aliceCancels()), {
+      allow: false,
+      reasons: ['a.b', 'c.d'],
+      policyRevision: engine.revision,
+    });
+  });
+
+  it('supplies time.now_ns from the injected clock, constant within one evaluation', async () => {
+    let calls = 0;
+    const ticking = () => T0_MS + 1000 * calls++;
+    const engine = await loadPolicyEngine(
+      bundleOf(
+        [
+          'first := time.now_ns()',
+          'second := time.now_ns()',
+          // Not format_int: OPA's Wasm format_int fails on numbers this large (Go's does not).
+          'decision := {"allow": first == second, "reasons": [json.marshal(first)]}',
+        ].join('\n'),
+      ),
+      ticking,
+    );
+    assert.deepEqual(engine.evaluate(aliceCancels()).reasons, [`${BigInt(T0_MS) * 1_000_000n}`]);
+    assert.equal(engine.evaluate(aliceCancels()).allow, true);
+    assert.deepEqual(engine.evaluate(aliceCancels()).reasons, [`${BigInt(T0_MS + 2000) * 1_000_000n}`]);
+    assert.equal(calls, 3, 'one clock reading per evaluation');
+  });
+
+  it('does not read the clock for policies that do not ask the time', async () => {
+    let calls = 0;
+    const engine = await loadPolicyEngine(real, () => {
+      calls++;
+      return T0_MS;
+    });
+    engine.evaluate(aliceCancels({ roles: ['procurement'] }));
+    assert.equal(calls, 0);
+  });
+
+  it('refuses a bundle that calls builtins the gateway does not provide, naming them all', async () => {
+    const bundle = bundleOf(
+      'decision := {"allow": true, "reasons": [sprintf("%d", [time.parse_rfc3339_ns("2030-01-01T00:00:00Z")])]}',
+    );
+    await assert.rejects(loadPolicyEngine(bundle, clock), (error: Error) => {
+      assert.ok(error instanceof PolicyBundleError);
+      assert.match(error.message, /sprintf/);
+      assert.match(error.message, /time\.parse_rfc3339_ns/);
+      return true;
+    });
+  });
+
+  it('refuses a bundle without the mandate/decision entrypoint', async () => {
+    const bundle = compileBundle('package other\n\nallow := true\n', 'other/allow');
+    await assert.rejects(loadPolicyEngine(bundle, clock), PolicyBundleError);
+  });
+
+  it('refuses a missing bundle, and data.json that is not JSON', async () => {
+    await assert.rejects(loadPolicyEngine(join(real, 'missing'), clock), PolicyBundleError);
+    const bundle = bundleOf('decision := {"allow": true, "reasons": []}');
+    writeFileSync(join(bundle, 'data.json'), '{');
+    await assert.rejects(loadPolicyEngine(bundle, clock), PolicyBundleError);
+  });
+
+  it('refuses a file that is not a Wasm module', async () => {
+    const bundle = bundleOf('decision := {"allow": true, "reasons": []}');
+    writeFileSync(join(bundle, 'policy.wasm'), 'not wasm');
+    await assert.rejects(loadPolicyEngine(bundle, clock), PolicyBundleError);
+  });
+});
+
+describe('PolicyEngine.evaluate fails closed', () => {
+  const malformed: Record<string, string> = {
+    'an undefined decision': 'decision := {"allow": true, "reasons": []} if input.never',
+    'a decision that is not an object': 'decision := true',
+    'a missing allow': 'decision := {"reasons": []}',
+    'a non-boolean allow': 'decision := {"allow": "true", "reasons": []}',
+    'missing reasons': 'decision := {"allow": true}',
+    'reasons that are not an array': 'decision := {"allow": false, "reasons": "denied"}',
+    'a reason that is not a string': 'decision := {"allow": false, "reasons": ["denied", 7]}',
+  };
+  for (const [shape, body] of Object.entries(malformed)) {
+    it(`${shape} is a policy error`, async () => {
+      const engine = await loadPolicyEngine(bundleOf(body), clock);
+      assert.throws(() => engine.evaluate(aliceCancels()), policyError);
+    });
+  }
+
+  it('an evaluation error is a policy error, and does not poison later evaluations', async () => {
+    // Two values for one complete rule: OPA aborts the evaluation (conflict error).
+    const engine = await loadPolicyEngine(
+      bundleOf(
+        [
+          'decision := {"allow": true, "reasons": []} if input.user.attributes.a',
+          'decision := {"allow": false, "reasons": []} if input.user.attributes.b',
+        ].join('\n'),
+      ),
+      clock,
+    );
+    assert.throws(
+      () => engine.evaluate(aliceCancels({ a: true, b: true })),
+      (error: Error & { detail?: string }) => {
+        assert.equal(error.name, 'MandateError');
+        assert.equal(error.detail, 'policy evaluation failed', 'no internals in the detail');
+        return true;
+      },
+    );
+    assert.equal(engine.evaluate(aliceCancels({ a: true })).allow, true);
+  });
+
+  it('a clock that throws is a policy error', async () => {
+    const engine = await loadPolicyEngine(bundleOf('decision := {"allow": time.now_ns() > 0, "reasons": []}'), () => {
+      throw new Error('clock broke');
+    });
+    assert.throws(() => engine.evaluate(aliceCancels()), policyError);
+  });
+});
