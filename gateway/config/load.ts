@@ -50,6 +50,9 @@ function formatIssue(issue: z.core.$ZodIssue): string {
   return `${path || '(root)'}: ${issue.message}`;
 }
 
+const GATEWAY_OWNED_HEADER =
+  /^(authorization|proxy-authorization|cookie|host|connection|keep-alive|te|trailer|transfer-encoding|upgrade|via|traceparent|tracestate|forwarded|x-forwarded-.*|x-real-ip|x-mandate-.*)$/;
+
 const paramsOf = (template: string): string[] =>
   [...template.matchAll(/\{([a-z_][a-z0-9_]*)\}/g)].map((m) => m[1] as string);
 
@@ -60,6 +63,12 @@ function crossCheck(config: RawConfig): string[] {
   config.backends.forEach((b, i) => {
     if (backends.has(b.name)) problems.push(`backends[${i}].name: duplicate backend "${b.name}"`);
     backends.add(b.name);
+    b.forward_headers.forEach((h, j) => {
+      // The gateway owns these: letting an agent's value through would reopen what inject removes.
+      if (GATEWAY_OWNED_HEADER.test(h)) {
+        problems.push(`backends[${i}].forward_headers[${j}]: "${h}" is set or removed by the gateway`);
+      }
+    });
   });
   const issuers = new Set<string>();
   config.issuers.forEach((iss, i) => {
@@ -76,6 +85,11 @@ function crossCheck(config: RawConfig): string[] {
     if (!backends.has(r.backend)) problems.push(`${at}.backend: unknown backend "${r.backend}" (known: ${known})`);
     const params = paramsOf(r.path);
     const unique = new Set(params);
+    for (const p of unique) {
+      if (p === '__proto__' || p === 'constructor' || p === 'prototype') {
+        problems.push(`${at}.path: {${p}} is not allowed as a parameter name`);
+      }
+    }
     if (unique.size !== params.length) problems.push(`${at}.path: a parameter appears twice`);
     for (const p of paramsOf(r.upstream_path)) {
       if (!unique.has(p)) problems.push(`${at}.upstream_path: {${p}} is not a parameter of path`);

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ConfigError, loadConfig, parseConfig } from '../../../gateway/config/load.ts';
+
+const ROOT = join(import.meta.dirname, '../../..');
+
+test('the repository routes.yaml is valid, frozen, with paths resolved against its folder', () => {
+  const config = loadConfig(join(ROOT, 'routes.yaml'));
+  assert.equal(config.gateway.audit_db, join(ROOT, 'data/audit.db'));
+  assert.ok(Object.isFrozen(config.routes[0]));
+  assert.throws(() => {
+    (config.routes as unknown as unknown[]).push({});
+  }, TypeError);
+});
+
+test('every problem is reported with its path, not just the first', () => {
+  const yaml = `
+version: 1
+issuers:
+  - issuer: https://idp
+    jwks: { file: ./jwks.json }
+    algorithms: [HS256]
+backends:
+  - name: crm
+    url: http://127.0.0.1:1
+    audience: https://crm
+    credential: { type: bearer, name: crm, secret: hunter2 }
+    polcy: crm
+routes:
+  - backend: billing
+    method: GET
+    path: /crm/{id}
+    action: crm.read
+    resource: { type: customer, id: "{customer}" }
+    upstream_path: /x/{other}
+`;
+  const error = (() => {
+    try {
+      parseConfig(yaml, '/tmp/routes.yaml');
+      return undefined;
+    } catch (e) {
+      return e;
+    }
+  })();
+  assert.ok(error instanceof ConfigError);
+  const text = error.problems.join('\n');
+  assert.match(text, /issuers\[0\]\.algorithms\[0\]/);
+  assert.match(text, /backends\[0\]\.credential\.secret: must be a reference/);
+  assert.match(text, /backends\[0\]/);
+  assert.ok(error.problems.length >= 3, text);
+  assert.ok(!text.includes('hunter2'), 'a literal secret is never echoed back');
+});
+
+test('cross-checks: unknown backend, parameters that do not exist, duplicate route shapes', () => {
+  const base = (routes: string) => `
+version: 1
+issuers: [{ issuer: https://idp, jwks: { file: ./jwks.json } }]
+backends: [{ name: crm, url: "http://127.0.0.1:1", audience: https://crm, credential: { type: none, name: none } }]
+routes:
+${routes}`;
+  assert.throws(
+    () =>
+      parseConfig(
+        base(`  - { backend: billing, method: GET, path: "/a/{id}", action: a.read, resource: { type: a, id: "{nope}" }, upstream_path: "/a/{other}" }
+  - { backend: crm, method: GET, path: "/b/{x}", action: b.read, resource: { type: b }, upstream_path: /b }
+  - { backend: crm, method: GET, path: "/b/{y}", action: b.read, resource: { type: b }, upstream_path: /b }`),
+        '/tmp/r.yaml',
+      ),
+    (e: unknown) => {
+      const text = (e as ConfigError).problems.join('\n');
+      assert.match(text, /routes\[0\]\.backend: unknown backend "billing" \(known: crm\)/);
+      assert.match(text, /routes\[0\]\.upstream_path: \{other\} is not a parameter of path/);
+      assert.match(text, /routes\[0\]\.resource\.id: \{nope\} is not a parameter of path/);
+      assert.match(text, /routes\[2\]\.path: same method and path shape as routes\[1\]/);
+      return true;
+    },
+  );
+});
+
+test('forward_headers cannot name a header the gateway owns', () => {
+  assert.throws(
+    () =>
+      parseConfig(
+        `
+version: 1
+issuers: [{ issuer: https://idp, jwks: { file: ./jwks.json } }]
+backends:
+  - { name: crm, url: "http://127.0.0.1:1", audience: https://crm, credential: { type: none, name: none },
+      forward_headers: [x-request-id, authorization, x-mandate-user] }
+routes:
+  - { backend: crm, method: GET, path: /a, action: a.read, resource: { type: a }, upstream_path: /a }
+`,
+        '/tmp/r.yaml',
+      ),
+    (e: unknown) => {
+      assert.deepEqual((e as ConfigError).problems, [
+        'backends[0].forward_headers[1]: "authorization" is set or removed by the gateway',
+        'backends[0].forward_headers[2]: "x-mandate-user" is set or removed by the gateway',
+      ]);
+      return true;
+    },
+  );
+});
