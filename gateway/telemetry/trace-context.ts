@@ -40,7 +40,9 @@ export function continueOrStartTrace(header: string | string[] | undefined): Tra
       return { traceId, parentSpanId: parentId, sampled: (Number.parseInt(flags, 16) & 1) === 1, continued: true };
     }
   }
-  return { traceId: newTraceId(), parentSpanId: undefined, sampled: false, continued: false };
+  // The gateway originates this trace, so it is sampled: with an SDK's default parent-based sampler an
+  // unsampled origin would mean that calls arriving without a traceparent are never traced.
+  return { traceId: newTraceId(), parentSpanId: undefined, sampled: true, continued: false };
 }
 
 // From randomUUID, which draws on a cached entropy pool, instead of one randomFillSync call per id:
