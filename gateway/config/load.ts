@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { deepFreeze } from '../deep-freeze.ts';
 import { configSchema, type RawConfig } from './schema.ts';
 
 /** Every problem found in a configuration file, each with its path (`routes[3].backend: …`). */
@@ -129,12 +130,4 @@ function resolvePaths(config: RawConfig, base: string): RawConfig {
       'secret' in b.credential ? { ...b, credential: { ...b.credential, secret: ref(b.credential.secret) } } : b,
     ),
   };
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 }

@@ -1,5 +1,6 @@
 import type { JWTPayload } from 'jose';
 import type { IssuerConfig } from '../../config/schema.ts';
+import { deepFreeze } from '../../deep-freeze.ts';
 import { MandateError } from '../../errors.ts';
 import type { Actor, Principal } from './principal.ts';
 
@@ -104,14 +105,5 @@ function intent(value: unknown): string | undefined {
 function optionalString(claims: JWTPayload, claim: string): string | undefined {
   const value = claims[claim];
   if (value !== undefined && typeof value !== 'string') throw invalid(claim);
-  return value;
-}
-
-/** Principals are cached and shared between requests, so nothing downstream may change one. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const member of Object.values(value)) deepFreeze(member);
-  }
   return value;
 }
