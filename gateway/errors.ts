@@ -17,6 +17,11 @@ export const catalogue = {
     reason: 'resolve.path_ambiguous',
     title: 'Ambiguous request path (encoded slash, dot segment, empty segment, ...)',
   },
+  MANDATE_UPGRADE_UNSUPPORTED: {
+    status: 400,
+    reason: 'request.upgrade_unsupported',
+    title: 'Only WebSocket upgrades (GET with Upgrade: websocket) are accepted',
+  },
 
   // 1. Authenticate.
   MANDATE_AUTHN_CREDENTIAL_MISSING: {
@@ -121,6 +126,11 @@ export const catalogue = {
     status: 405,
     reason: 'resolve.method_not_allowed',
     title: 'Route exists but not for this method',
+  },
+  MANDATE_UPGRADE_NOT_ALLOWED: {
+    status: 403,
+    reason: 'resolve.upgrade_not_allowed',
+    title: 'This route does not accept WebSocket upgrades',
   },
 
   // 3. Authorize.

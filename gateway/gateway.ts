@@ -3,6 +3,7 @@ import { Authenticator } from './pipeline/1-authenticate/authenticate.ts';
 import { compileRouteTable, type RouteTable } from './pipeline/2-resolve/route-table.ts';
 import { loadPolicyEngine, type PolicyEngine } from './pipeline/3-authorize/engine.ts';
 import { loadServiceCredential, type ServiceCredential } from './pipeline/4-inject/credential.ts';
+import { OpenTunnels } from './pipeline/5-forward/open-tunnels.ts';
 import { UpstreamPools } from './pipeline/5-forward/pools.ts';
 import { AuditLog } from './pipeline/6-audit/group-commit.ts';
 
@@ -18,6 +19,8 @@ export interface Gateway {
   readonly policy: PolicyEngine;
   readonly credentials: ReadonlyMap<string, ServiceCredential>;
   readonly pools: UpstreamPools;
+  /** WebSocket upgrades in progress and tunnels open; closed first on shutdown. */
+  readonly tunnels: OpenTunnels;
   /** The audit trail: group commit on its own writer thread. */
   readonly audit: AuditLog;
   /** Wall clock in ms; injected so tests control time. */
@@ -42,6 +45,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   });
   const authenticator = await Authenticator.create(config, { now });
   const pools = new UpstreamPools(config.backends);
+  const tunnels = new OpenTunnels();
   return {
     config,
     authenticator,
@@ -49,9 +53,12 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     policy,
     credentials,
     pools,
+    tunnels,
     audit,
     now,
     async close() {
+      // Before the audit log closes: each tunnel's outcome event is written as it closes.
+      await tunnels.closeAll();
       authenticator.close();
       await pools.close();
       await audit.close();

@@ -1,4 +1,5 @@
-import type { ServerResponse } from 'node:http';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { MandateError } from './errors.ts';
 
 /** Any thrown value as a catalogue error: unknown failures become MANDATE_INTERNAL (and deny). */
@@ -16,6 +17,35 @@ export function sendProblem(res: ServerResponse, error: MandateError, correlatio
     res.destroy();
     return;
   }
+  const { status, headers, body } = problemResponse(error, correlationId);
+  // A malformed request may have left the connection in an unknown state: do not reuse it.
+  if (status === 400) headers.connection = 'close';
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+/**
+ * The same answer written as raw HTTP/1.1 onto a connection Node has handed over (an `upgrade`
+ * request has no ServerResponse), with the correlation id every response carries; then the
+ * connection is closed, since the agent asked to leave HTTP on it.
+ */
+export function writeProblem(socket: Duplex, error: MandateError, correlationId: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const { status, headers, body } = problemResponse(error, correlationId);
+  headers['x-mandate-correlation-id'] = correlationId;
+  headers.connection = 'close';
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n`;
+  for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
+  socket.end(`${head}\r\n${body}`, () => socket.destroy());
+}
+
+function problemResponse(
+  error: MandateError,
+  correlationId: string,
+): { status: number; headers: Record<string, string | number>; body: string } {
   const entry = error.entry;
   const body = JSON.stringify({
     type: `urn:mandate:error:${error.code}`,
@@ -33,8 +63,5 @@ export function sendProblem(res: ServerResponse, error: MandateError, correlatio
   };
   if (entry.wwwAuthenticate) headers['www-authenticate'] = `Bearer realm="mandate", error="${entry.wwwAuthenticate}"`;
   if (error.allow) headers.allow = error.allow.join(', ');
-  // A malformed request may have left the connection in an unknown state: do not reuse it.
-  if (entry.status === 400) headers.connection = 'close';
-  res.writeHead(entry.status, headers);
-  res.end(body);
+  return { status: entry.status, headers, body };
 }

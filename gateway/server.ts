@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Gateway } from './gateway.ts';
-import { handle } from './pipeline/handle.ts';
+import { handle, handleUpgrade } from './pipeline/handle.ts';
 import { log } from './telemetry/log.ts';
 
 /**
@@ -17,6 +18,10 @@ export function createGatewayServer(gw: Gateway): Server {
       keepAliveTimeout: 5_000,
       insecureHTTPParser: false,
       requireHostHeader: true,
+      // RFC 9110 §7.8: Upgrade in an HTTP/1.0 request is ignored; it is then an ordinary request
+      // (whose Upgrade field inject drops). Every HTTP/1.1 upgrade goes to handleUpgrade, which
+      // tunnels WebSocket only and refuses the rest.
+      shouldUpgradeCallback: (req) => req.httpVersion === '1.1',
     },
     (req, res) => {
       if (req.url === '/healthz' || req.url === '/readyz') {
@@ -30,6 +35,16 @@ export function createGatewayServer(gw: Gateway): Server {
       });
     },
   );
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node stops listening for errors on a connection it hands over; an agent resetting it must not
+    // crash the gateway (the tunnel and its audit event see the close).
+    socket.on('error', (e) => log.debug({ err: e }, 'upgraded connection error'));
+    const handled = handleUpgrade(gw, req, socket, head).catch((e: unknown) => {
+      log.error({ err: e }, 'unhandled upgrade failure');
+      socket.destroy();
+    });
+    gw.tunnels.track(socket, handled);
+  });
   server.maxHeadersCount = 2000;
   return server;
 }

@@ -105,6 +105,10 @@ function crossCheck(config: RawConfig): string[] {
         problems.push(`${at}.params.${name}: invalid regular expression`);
       }
     }
+    // RFC 6455 §4.1: the opening handshake is a GET; an upgrade on any other route could never match.
+    if (r.websocket && r.method !== 'GET') {
+      problems.push(`${at}.websocket: only a GET route can accept WebSocket upgrades (RFC 6455 §4.1)`);
+    }
     // Two routes whose templates match the same requests would make resolution order-dependent.
     const shape = `${r.method} ${r.path.replace(/\{[^}]+\}/g, '{}')}`;
     const first = seen.get(shape);

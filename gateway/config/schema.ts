@@ -113,7 +113,10 @@ const route = z.strictObject({
     .string()
     .regex(/^[a-z][a-z0-9_]*$/)
     .optional(),
-  /** WebSocket upgrade allowed on this route (tunnelled after the same checks). */
+  /**
+   * WebSocket upgrades accepted on this (GET) route: authorized once like any request, then
+   * tunnelled to upstream_path until either side closes or the token expires.
+   */
   websocket: z.boolean().default(false),
 });
 

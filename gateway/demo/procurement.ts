@@ -1,9 +1,12 @@
+import type { WebSocket } from 'ws';
 import { documentRoutes } from './documents.ts';
 import { type DemoBackend, type DemoRequest, sameSecret, sendJson, startDemoServer } from './server.ts';
 
 /**
  * The demo procurement API: an "unmodified legacy backend". It accepts only its own service account
  * token (`Authorization: Bearer <serviceToken>`) and has never heard of users, agents or delegation.
+ * `GET /contracts/{id}/events` is a WebSocket: the contract on connect, then each status change; a
+ * `{"type":"ping","id":…}` message is answered with `{"type":"pong","id":…}`.
  */
 
 interface Contract {
@@ -33,6 +36,7 @@ export function startProcurement(options: {
     if (contract === undefined) sendJson(res, 404, { error: 'not_found', message: 'no such contract' });
     return contract;
   };
+  const watchers = new Map<string, Set<WebSocket>>();
   const transition = (status: 'paused' | 'cancelled') => (req: DemoRequest) => {
     const contract = found(req);
     if (contract === undefined) return;
@@ -41,6 +45,30 @@ export function startProcurement(options: {
     }
     contract.status = status;
     sendJson(req.res, 200, contract);
+    for (const ws of watchers.get(contract.id) ?? []) ws.send(JSON.stringify({ type: 'status_changed', contract }));
+  };
+  const watch = (ws: WebSocket, [id]: readonly string[]) => {
+    const contract = contracts.get(id ?? '');
+    if (contract === undefined) return ws.close(4404, 'no such contract');
+    const set = watchers.get(contract.id) ?? new Set<WebSocket>();
+    watchers.set(contract.id, set.add(ws));
+    ws.on('close', () => set.delete(ws));
+    ws.on('message', (data) => {
+      let message: { type?: unknown; id?: unknown } | undefined;
+      try {
+        message = JSON.parse(String(data)) as typeof message;
+      } catch {
+        // answered below as an unexpected message
+      }
+      ws.send(
+        JSON.stringify(
+          message?.type === 'ping'
+            ? { type: 'pong', id: message.id ?? null }
+            : { type: 'error', message: 'expected {"type":"ping"}' },
+        ),
+      );
+    });
+    ws.send(JSON.stringify({ type: 'snapshot', contract }));
   };
 
   return startDemoServer({
@@ -67,9 +95,16 @@ export function startProcurement(options: {
           if (contract !== undefined) sendJson(req.res, 200, contract);
         },
       },
+      {
+        method: 'GET',
+        path: /^\/contracts\/([^/]+)\/events$/,
+        handle: ({ res }) =>
+          sendJson(res, 426, { error: 'upgrade_required', message: 'a WebSocket endpoint' }, { upgrade: 'websocket' }),
+      },
       { method: 'POST', path: /^\/contracts\/([^/]+)\/cancel$/, handle: transition('cancelled') },
       { method: 'POST', path: /^\/contracts\/([^/]+)\/pause$/, handle: transition('paused') },
       ...documentRoutes,
     ],
+    websockets: [{ path: /^\/contracts\/([^/]+)\/events$/, open: watch }],
   });
 }

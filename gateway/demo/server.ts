@@ -1,7 +1,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { drain, hashed, readAtMost } from './body.ts';
 
 /**
@@ -24,7 +32,10 @@ export interface ReceivedRequest {
 export interface DemoBackend {
   readonly url: string;
   readonly port: number;
-  /** Most recent requests, oldest first (at most 1000). Requests to /__demo/ are not recorded. */
+  /**
+   * Most recent requests, WebSocket handshakes included, oldest first (at most 1000). Requests to
+   * /__demo/ are not recorded.
+   */
   readonly received: ReceivedRequest[];
   close(): Promise<void>;
 }
@@ -48,6 +59,16 @@ export type DemoRoute = { readonly method: string; readonly path: RegExp } & (
   | { readonly streamBody: true; handle(req: DemoRequest, body: AsyncIterable<Buffer>): Promise<void> }
 );
 
+/**
+ * A WebSocket endpoint of a demo backend. The handshake is recorded and checked like any request
+ * (service credential, then path); `open` gets the connection once the `ws` library has accepted it.
+ */
+export interface DemoWebSocketRoute {
+  readonly path: RegExp;
+  /** `params`: capture groups of `path`. */
+  open(socket: WebSocket, params: readonly string[]): void;
+}
+
 export interface DemoServerOptions {
   readonly port: number;
   readonly host: string;
@@ -56,6 +77,7 @@ export interface DemoServerOptions {
   /** `WWW-Authenticate` value sent with a 401, if the credential scheme has one. */
   readonly challenge?: string;
   readonly routes: readonly DemoRoute[];
+  readonly websockets?: readonly DemoWebSocketRoute[];
 }
 
 const RECEIVED_LIMIT = 1000;
@@ -95,13 +117,10 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoB
     { method: 'GET', path: /^\/__demo\/received$/, handle: ({ res }) => sendJson(res, 200, received) },
   ];
 
-  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = req.url ?? '';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
+  function remember(req: IncomingMessage, path: string): ReceivedRequest {
     const record: ReceivedRequest = {
       method: req.method ?? '',
-      url,
+      url: req.url ?? '',
       headers: { ...req.headers },
       bodyBytes: 0,
       bodySha256: '',
@@ -111,6 +130,14 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoB
       received.push(record);
       if (received.length > RECEIVED_LIMIT) received.splice(0, received.length - RECEIVED_LIMIT);
     }
+    return record;
+  }
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const record = remember(req, path);
     const body = hashed(req, record);
 
     if (!options.authorized(req.headers)) {
@@ -151,6 +178,28 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoB
       else sendJson(res, 500, { error: 'internal', message: String(error) });
     });
   });
+  const websockets = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const path = (req.url ?? '').split('?', 1)[0] as string;
+    const record = remember(req, path);
+    record.bodySha256 = EMPTY_SHA256;
+    if (!options.authorized(req.headers)) {
+      const challenge: Record<string, string> = options.challenge ? { 'www-authenticate': options.challenge } : {};
+      return refuseUpgrade(
+        socket,
+        401,
+        { error: 'unauthorized', message: 'missing or wrong service credential' },
+        challenge,
+      );
+    }
+    for (const route of options.websockets ?? []) {
+      const params = route.path.exec(path);
+      if (params === null) continue;
+      return websockets.handleUpgrade(req, socket, head, (ws) => route.open(ws, params.slice(1)));
+    }
+    refuseUpgrade(socket, 404, { error: 'not_found', message: `no WebSocket endpoint at ${path}` });
+  });
   server.listen(options.port, options.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -163,7 +212,25 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoB
       const closed = once(server, 'close');
       server.close();
       server.closeAllConnections();
+      // Upgraded connections are no longer the HTTP server's to close.
+      for (const ws of websockets.clients) ws.terminate();
       await closed;
     },
   };
+}
+
+const EMPTY_SHA256 = createHash('sha256').digest('hex');
+
+/** Answers a handshake the backend will not accept with a plain JSON response, then closes. */
+function refuseUpgrade(socket: Duplex, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify(value);
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n`;
+  const all = {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+  };
+  for (const [name, v] of Object.entries(all)) head += `${name}: ${v}\r\n`;
+  socket.end(`${head}\r\n${body}`, () => socket.destroy());
 }

@@ -1,13 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Context, Span } from '@opentelemetry/api';
+import type { MandateError } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
-import { asMandateError, sendProblem } from '../problem.ts';
+import { asMandateError, sendProblem, writeProblem } from '../problem.ts';
 import { log } from '../telemetry/log.ts';
-import { continueOrStartTrace, traceparentFor } from '../telemetry/trace-context.ts';
+import { continueOrStartTrace, type TraceContext, traceparentFor } from '../telemetry/trace-context.ts';
 import { inStage, startRequestSpan, upstreamSpanId } from '../telemetry/tracing.ts';
 import { assertAudience } from './1-authenticate/audience.ts';
+import type { Principal } from './1-authenticate/principal.ts';
+import type { RouteMatch } from './2-resolve/route-match.ts';
+import { assertWebSocketRoute } from './2-resolve/websocket-route.ts';
 import { authorize } from './3-authorize/authorize.ts';
 import { buildUpstreamHeaders } from './4-inject/upstream-headers.ts';
-import { forward } from './5-forward/forward.ts';
+import { type ForwardOutcome, forward } from './5-forward/forward.ts';
+import { tunnel } from './5-forward/tunnel.ts';
+import { assertWebSocketHandshake, WEBSOCKET_HANDSHAKE_HEADERS } from './5-forward/websocket-handshake.ts';
 import { AuditTrail } from './audit-trail.ts';
 
 /**
@@ -16,80 +24,159 @@ import { AuditTrail } from './audit-trail.ts';
  * nothing reaches a backend unless its decision event is committed first.
  */
 export async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const trace = continueOrStartTrace(req.headers.traceparent);
-  const { span, ctx } = startRequestSpan(trace, 'mandate.request');
-  res.setHeader('x-mandate-correlation-id', trace.traceId);
-  const trail = new AuditTrail(gw.audit, req, trace.traceId, gw.now());
+  const call = startCall(gw, req);
+  res.setHeader('x-mandate-correlation-id', call.trace.traceId);
   try {
-    // 1. Who: a verified delegation token. Its audience is checked once the backend is known.
-    const principal = await inStage(ctx, 'mandate.authenticate', () => gw.authenticator.authenticate(req));
-    trail.principal = principal;
-
-    // 2. What: the business action and resource, from the canonical path (the path audited and forwarded).
-    const match = inStage(ctx, 'mandate.resolve', () => gw.routes.resolve(req.method ?? '', req.url ?? ''));
-    trail.match = match;
-    // Before policy, so a policy never evaluates a token minted for another backend (RFC 9068 §4).
-    assertAudience(principal, match.backend.audience);
-
-    // 3. May they: Rego compiled to Wasm, in-process. Deny and error both stop here.
-    trail.decision = inStage(ctx, 'mandate.authorize', () =>
-      authorize(gw.policy, principal, match, req.method ?? '', gw.now()),
-    );
-
-    // 4. Swap credentials. Built before the decision is recorded, so a refused header set never
-    //    leaves an "allowed" event behind.
-    const credential = gw.credentials.get(match.backend.name)!;
-    trail.credential = credential.name;
-    const headers = inStage(ctx, 'mandate.inject', () =>
-      buildUpstreamHeaders({
-        rawHeaders: req.rawHeaders,
-        extraAllowed: match.backend.forward_headers,
-        credential,
-        identity: match.backend.identity_headers
-          ? {
-              user: principal.user,
-              agent: principal.agent.sub,
-              action: match.action,
-              correlationId: trace.traceId,
-              txn: principal.txn,
-            }
-          : undefined,
-        traceparent: traceparentFor(trace, upstreamSpanId(span)),
-        peerAddress: req.socket.remoteAddress,
-      }),
-    );
-
-    // 6a. The allow is committed before the first byte goes upstream; if it cannot be written, this
-    //     throws MANDATE_AUDIT_UNAVAILABLE and nothing is forwarded.
-    await inStage(ctx, 'mandate.audit.decision', () => trail.recordDecision(gw.now()));
+    const { match, headers } = await admit(gw, req, call, 'http');
 
     // 5. Forward, streaming both ways.
-    const outcome = await inStage(ctx, 'mandate.forward', () =>
+    const outcome = await inStage(call.ctx, 'mandate.forward', () =>
       forward(req, res, gw.pools.get(match.backend.name), {
         method: req.method ?? '',
         path: match.upstreamPath,
         headers,
       }),
     );
-    if (outcome.failure) sendProblem(res, outcome.failure, trace.traceId);
-
-    // 6b. The outcome. The response is already on its way, so a failure here cannot stop this call:
-    //     it is logged, /readyz reports the store, and the next request is refused with 503.
-    try {
-      await inStage(ctx, 'mandate.audit.outcome', () => trail.recordOutcome(gw.now(), outcome));
-    } catch (e) {
-      log.error({ correlationId: trace.traceId, code: asMandateError(e).code }, 'outcome event not recorded');
-    }
+    if (outcome.failure) sendProblem(res, outcome.failure, call.trace.traceId);
+    await recordOutcome(gw, call, outcome);
   } catch (e) {
-    let error = asMandateError(e);
-    try {
-      await trail.recordRefusal(gw.now(), error);
-    } catch (auditError) {
-      // An unauditable refusal is still a refusal, but the caller learns the store is down.
-      error = asMandateError(auditError);
-    }
-    sendProblem(res, error, trace.traceId);
+    sendProblem(res, await recordRefusal(gw, call, e), call.trace.traceId);
   } finally {
-    span.end();
+    call.span.end();
+  }
+}
+
+/**
+ * An HTTP/1.1 upgrade: the same stages and audit events as `handle`, then a WebSocket tunnel instead
+ * of one exchange. Node has handed over the raw connection, so a refusal is written onto it as an
+ * HTTP response and the connection closed; the outcome event is written when the tunnel closes.
+ */
+export async function handleUpgrade(gw: Gateway, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  const call = startCall(gw, req);
+  try {
+    // Request shape, before any credential is looked at: only WebSocket is tunnelled, never h2c.
+    assertWebSocketHandshake(req);
+    const { principal, match, headers } = await admit(gw, req, call, 'websocket');
+
+    // 5. Tunnel: the backend's 101, then frames both ways until a side closes. A new request with this
+    //    token would be refused after exp plus the clock leeway; so is the tunnel, then. A backend
+    //    failure before its answer is answered by `tunnel` itself: http-proxy-3 closes the connection
+    //    as soon as it has reported one.
+    const backend = match.backend;
+    const expiresMs = (principal.expiresAt + gw.config.gateway.tokens.clock_skew_seconds) * 1000;
+    const outcome = await inStage(call.ctx, 'mandate.tunnel', () =>
+      tunnel(req, socket, head, {
+        origin: new URL(backend.url).origin,
+        path: match.upstreamPath,
+        headers,
+        correlationId: call.trace.traceId,
+        connectTimeoutMs: backend.timeouts.connect_ms,
+        handshakeTimeoutMs: backend.timeouts.headers_ms,
+        lifetimeMs: expiresMs - gw.now(),
+      }),
+    );
+    await recordOutcome(gw, call, outcome);
+  } catch (e) {
+    writeProblem(socket, await recordRefusal(gw, call, e), call.trace.traceId);
+  } finally {
+    call.span.end();
+  }
+}
+
+/** One call through the gateway: its trace, its request span, and what its audit trail has learned. */
+interface Call {
+  readonly trace: TraceContext;
+  readonly span: Span;
+  readonly ctx: Context;
+  readonly trail: AuditTrail;
+}
+
+function startCall(gw: Gateway, req: IncomingMessage): Call {
+  const trace = continueOrStartTrace(req.headers.traceparent);
+  const { span, ctx } = startRequestSpan(trace, 'mandate.request');
+  return { trace, span, ctx, trail: new AuditTrail(gw.audit, req, trace.traceId, gw.now()) };
+}
+
+/**
+ * Stages 1–4 and 6a, the same for a request and an upgrade. Returns once the allow is committed;
+ * throws the refusal otherwise.
+ */
+async function admit(
+  gw: Gateway,
+  req: IncomingMessage,
+  { trace, span, ctx, trail }: Call,
+  protocol: 'http' | 'websocket',
+): Promise<{ principal: Principal; match: RouteMatch; headers: Record<string, string> }> {
+  // 1. Who: a verified delegation token. Its audience is checked once the backend is known.
+  const principal = await inStage(ctx, 'mandate.authenticate', () => gw.authenticator.authenticate(req));
+  trail.principal = principal;
+
+  // 2. What: the business action and resource, from the canonical path (the path audited and forwarded).
+  const match = inStage(ctx, 'mandate.resolve', () => gw.routes.resolve(req.method ?? '', req.url ?? ''));
+  trail.match = match;
+  // A tunnel outlives this one decision: only a route that opted in may open one.
+  if (protocol === 'websocket') assertWebSocketRoute(match);
+  // Before policy, so a policy never evaluates a token minted for another backend (RFC 9068 §4).
+  assertAudience(principal, match.backend.audience);
+
+  // 3. May they: Rego compiled to Wasm, in-process. Deny and error both stop here.
+  trail.decision = inStage(ctx, 'mandate.authorize', () =>
+    authorize(gw.policy, principal, match, req.method ?? '', gw.now()),
+  );
+
+  // 4. Swap credentials. Built before the decision is recorded, so a refused header set never
+  //    leaves an "allowed" event behind.
+  const credential = gw.credentials.get(match.backend.name)!;
+  trail.credential = credential.name;
+  const headers = inStage(ctx, 'mandate.inject', () =>
+    buildUpstreamHeaders({
+      rawHeaders: req.rawHeaders,
+      // A handshake's Sec-WebSocket-* fields are the backend's to answer.
+      extraAllowed:
+        protocol === 'websocket'
+          ? [...match.backend.forward_headers, ...WEBSOCKET_HANDSHAKE_HEADERS]
+          : match.backend.forward_headers,
+      credential,
+      identity: match.backend.identity_headers
+        ? {
+            user: principal.user,
+            agent: principal.agent.sub,
+            action: match.action,
+            correlationId: trace.traceId,
+            txn: principal.txn,
+          }
+        : undefined,
+      traceparent: traceparentFor(trace, upstreamSpanId(span)),
+      peerAddress: req.socket.remoteAddress,
+    }),
+  );
+
+  // 6a. The allow is committed before the first byte goes upstream; if it cannot be written, this
+  //     throws MANDATE_AUDIT_UNAVAILABLE and nothing is forwarded.
+  await inStage(ctx, 'mandate.audit.decision', () => trail.recordDecision(gw.now()));
+  return { principal, match, headers };
+}
+
+/**
+ * 6b. The outcome. The response (or the tunnel) has already happened, so a failure here cannot stop
+ * this call: it is logged, /readyz reports the store, and the next request is refused with 503.
+ */
+async function recordOutcome(gw: Gateway, { trace, ctx, trail }: Call, outcome: ForwardOutcome): Promise<void> {
+  try {
+    await inStage(ctx, 'mandate.audit.outcome', () => trail.recordOutcome(gw.now(), outcome));
+  } catch (e) {
+    log.error({ correlationId: trace.traceId, code: asMandateError(e).code }, 'outcome event not recorded');
+  }
+}
+
+/** The single event of a refused call; returns the error to answer with. */
+async function recordRefusal(gw: Gateway, { trail }: Call, e: unknown): Promise<MandateError> {
+  const error = asMandateError(e);
+  try {
+    await trail.recordRefusal(gw.now(), error);
+    return error;
+  } catch (auditError) {
+    // An unauditable refusal is still a refusal, but the caller learns the store is down.
+    return asMandateError(auditError);
   }
 }

@@ -11,6 +11,7 @@ import data.mandate.lib.claims
 requirements := {
 	"procurement.contract.list": {"role": "procurement", "scope": "procurement:read"},
 	"procurement.contract.read": {"role": "procurement", "scope": "procurement:read"},
+	"procurement.contract.watch": {"role": "procurement", "scope": "procurement:read"},
 	"procurement.contract.cancel": {"role": "procurement", "scope": "procurement:write"},
 	"procurement.contract.pause": {"role": "procurement", "scope": "procurement:write"},
 	"procurement.document.upload": {"role": "procurement", "scope": "procurement:write"},

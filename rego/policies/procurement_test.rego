@@ -83,6 +83,14 @@ test_document_download_needs_the_read_scope if {
 	mandate.decision == denied(["role.missing:procurement"]) with input as with_roles(download, ["support"])
 }
 
+# The events WebSocket: watching a contract is a read, authorized once when the tunnel opens.
+test_watching_a_contract_needs_the_read_scope_and_the_role if {
+	watch := with_scopes(request("procurement.contract.watch", "12345"), ["procurement:read"])
+	mandate.decision == allowed with input as watch
+	mandate.decision == denied(["scope.missing:procurement:read"]) with input as with_scopes(watch, ["procurement:write"])
+	mandate.decision == denied(["role.missing:procurement"]) with input as with_roles(watch, ["support"])
+}
+
 test_unknown_action_is_denied if {
 	mandate.decision == denied(["action.unknown"]) with input as request("procurement.contract.delete", "12345")
 }

@@ -209,6 +209,24 @@ export function rawRequest(port: number, bytes: string): Promise<string> {
   });
 }
 
+/**
+ * A WebSocket opening handshake (RFC 6455 §4.1) exactly as written, for `rawRequest`: clients refuse to
+ * send some of what the tests send (h2c, HTTP/1.0, forged headers).
+ */
+export function websocketHandshake(path: string, lines: readonly string[], version = '1.1'): string {
+  return [
+    `GET ${path} HTTP/${version}`,
+    'Host: gateway.test',
+    'Connection: Upgrade',
+    'Upgrade: websocket',
+    'Sec-WebSocket-Version: 13',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    ...lines,
+    '',
+    '',
+  ].join('\r\n');
+}
+
 /** Runs `mandate <args>` as a real process. */
 export function mandateCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [join(ROOT, 'gateway/main.ts'), ...args], { cwd: ROOT });

@@ -142,6 +142,7 @@ routes:
     action: legacy.pair.read
     resource: { type: pair }
     upstream_path: /pairs/{b}/{a}/{b}
+    websocket: true
   - backend: plain
     method: GET
     path: /
@@ -154,7 +155,6 @@ routes:
     action: plain.note.create
     resource: { type: note }
     upstream_path: /notes
-    websocket: true
 `;
 const edge = compileRouteTable(parseConfig(edgeYaml, '/tmp/edge-routes.yaml'));
 
@@ -195,7 +195,8 @@ describe('resolve: edge cases', () => {
   });
 
   it('carries the websocket flag', () => {
-    assert.equal(edge.resolve('POST', '/items/7/notes').websocket, true);
+    assert.equal(edge.resolve('GET', '/one/two/x').websocket, true);
+    assert.equal(edge.resolve('POST', '/items/7/notes').websocket, false);
   });
 
   it('lists the methods of the path only', () => {

@@ -102,3 +102,26 @@ routes:
     },
   );
 });
+
+test('websocket: true is for GET routes only (RFC 6455 §4.1: the handshake is a GET)', () => {
+  assert.throws(
+    () =>
+      parseConfig(
+        `
+version: 1
+issuers: [{ issuer: https://idp, jwks: { file: ./jwks.json } }]
+backends: [{ name: crm, url: "http://127.0.0.1:1", audience: https://crm, credential: { type: none, name: none } }]
+routes:
+  - { backend: crm, method: GET, path: /a, action: a.watch, resource: { type: a }, upstream_path: /a, websocket: true }
+  - { backend: crm, method: POST, path: /a, action: a.write, resource: { type: a }, upstream_path: /a, websocket: true }
+`,
+        '/tmp/r.yaml',
+      ),
+    (e: unknown) => {
+      assert.deepEqual((e as ConfigError).problems, [
+        'routes[1].websocket: only a GET route can accept WebSocket upgrades (RFC 6455 §4.1)',
+      ]);
+      return true;
+    },
+  );
+});

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { get, type IncomingMessage } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { WebSocket } from 'ws';
 import { MAX_DOCUMENT_BYTES } from '../../../gateway/demo/documents.ts';
 import { startProcurement } from '../../../gateway/demo/procurement.ts';
 import type { DemoBackend } from '../../../gateway/demo/server.ts';
@@ -199,5 +202,71 @@ describe('demo procurement backend', () => {
     assert.equal(backend.received.length, 1000);
     assert.equal(backend.received.at(-1)?.url, '/contracts?n=1004');
     assert.equal(backend.received[0]?.url, '/contracts?n=5');
+  });
+
+  describe('contract events over WebSocket', () => {
+    const events = (id: string) => `${backend.url.replace(/^http/, 'ws')}/contracts/${id}/events`;
+    /** Messages as they arrive, parsed. */
+    const inbox = (ws: WebSocket) => {
+      const queue: Record<string, unknown>[] = [];
+      const waiting: ((m: Record<string, unknown>) => void)[] = [];
+      ws.on('message', (data) => {
+        const message = JSON.parse(String(data)) as Record<string, unknown>;
+        const wake = waiting.shift();
+        if (wake) wake(message);
+        else queue.push(message);
+      });
+      return () =>
+        new Promise<Record<string, unknown>>((r) => (queue.length > 0 ? r(queue.shift()!) : waiting.push(r)));
+    };
+
+    it('refuses a handshake without its service token (401), and records it', async () => {
+      const req = get(`${backend.url}/contracts/12345/events`, {
+        headers: {
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-version': '13',
+          'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        },
+      });
+      const [res] = (await once(req, 'response')) as [IncomingMessage];
+      assert.equal(res.statusCode, 401);
+      assert.equal(res.headers['www-authenticate'], 'Bearer realm="procurement"');
+      res.resume();
+      const last = backend.received.at(-1);
+      assert.equal(last?.url, '/contracts/12345/events');
+      assert.equal(last?.headers.upgrade, 'websocket');
+      assert.equal(last?.headers.authorization, undefined);
+    });
+
+    it('sends the contract, answers a ping, and pushes each status change', async () => {
+      const ws = new WebSocket(events('12345'), { headers: auth });
+      const next = inbox(ws);
+      await once(ws, 'open');
+      const snapshot = await next();
+      assert.equal(snapshot.type, 'snapshot');
+      assert.equal((snapshot.contract as { id: string }).id, '12345');
+      ws.send(JSON.stringify({ type: 'ping', id: 'a' }));
+      assert.deepEqual(await next(), { type: 'pong', id: 'a' });
+      ws.send('not json');
+      assert.equal((await next()).type, 'error');
+      assert.equal((await call('POST', '/contracts/12345/pause')).status, 200);
+      const changed = await next();
+      assert.equal(changed.type, 'status_changed');
+      assert.equal((changed.contract as { status: string }).status, 'paused');
+      assert.equal(backend.received.at(-2)?.url, '/contracts/12345/events', 'the handshake was recorded');
+      ws.close();
+      await once(ws, 'close');
+    });
+
+    it('closes with 4404 for an unknown contract; a plain GET is told to upgrade (426)', async () => {
+      const ws = new WebSocket(events('99999'), { headers: auth });
+      const [code] = (await once(ws, 'close')) as [number];
+      assert.equal(code, 4404);
+      const plain = await call('GET', '/contracts/12345/events');
+      assert.equal(plain.status, 426);
+      assert.equal(plain.headers.get('upgrade'), 'websocket');
+      await plain.arrayBuffer();
+    });
   });
 });
