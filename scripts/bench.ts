@@ -20,8 +20,19 @@ const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const children: ChildProcess[] = [];
 
+/** CPU time (user + system, all threads) a process has used so far, in µs; Linux /proc only. */
+function cpuMicros(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+const TICKS_PER_SECOND = 100;
+
 /** Starts a process and waits for the first stdout JSON line that carries a port. */
-function start(args: string[]): Promise<number> {
+function start(args: string[]): Promise<{ port: number; pid: number | undefined }> {
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -32,25 +43,28 @@ function start(args: string[]): Promise<number> {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
         const port = (JSON.parse(line) as { port?: number }).port;
-        if (port) done(port);
+        if (port) done({ port, pid: child.pid });
       } catch {}
     });
     child.once('exit', (code) => fail(new Error(`${args.join(' ')} exited ${code}`)));
   });
 }
 
-async function measure(name: string, url: string, headers: Record<string, string>) {
+/** Load on `url`; also what the serving process spent in CPU per request (its own threads only). */
+async function measure(name: string, url: string, headers: Record<string, string>, pid: number | undefined) {
   await autocannon({ url, headers, connections: CONNECTIONS, duration: 2 }); // warm-up
+  const cpuBefore = cpuMicros(pid);
   const r = await autocannon({ url, headers, connections: CONNECTIONS, duration: DURATION });
+  const cpuPerRequest = (cpuMicros(pid) - cpuBefore) / r.requests.total;
   if (r.non2xx > 0 || r.errors > 0) throw new Error(`${name}: ${r.non2xx} non-2xx responses, ${r.errors} errors`);
-  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
+  return { name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, cpuPerRequest };
 }
 
 try {
   const secret = randomBytes(24).toString('base64url');
-  const backendPort = await start(['scripts/bench/backend.ts', secret]);
-  const backendUrl = `http://127.0.0.1:${backendPort}`;
-  const barePort = await start(['scripts/bench/bare-proxy.ts', backendUrl, secret]);
+  const backend = await start(['scripts/bench/backend.ts', secret]);
+  const backendUrl = `http://127.0.0.1:${backend.port}`;
+  const bare = await start(['scripts/bench/bare-proxy.ts', backendUrl, secret]);
 
   // Mandate on the repository's routes.yaml, pointed at the benchmark backend.
   const dir = mkdtempSync(join(tmpdir(), 'mandate-bench-'));
@@ -80,7 +94,7 @@ try {
   writeFileSync(join(dir, 'routes.yaml'), stringify(config));
   // BENCH_MANDATE_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway alone.
   const nodeOptions = process.env.BENCH_MANDATE_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [];
-  const mandatePort = await start([
+  const mandate = await start([
     ...nodeOptions,
     'gateway/main.ts',
     'serve',
@@ -104,20 +118,30 @@ try {
   );
 
   const results = [
-    await measure('backend direct', `${backendUrl}/contracts/12345`, { authorization: `Bearer ${secret}` }),
-    await measure('bare undici proxy', `http://127.0.0.1:${barePort}/contracts/12345`, {}),
-    await measure('mandate (full pipeline)', `http://127.0.0.1:${mandatePort}/procurement/contracts/12345`, {
-      authorization: `Bearer ${token}`,
-    }),
+    await measure(
+      'backend direct',
+      `${backendUrl}/contracts/12345`,
+      { authorization: `Bearer ${secret}` },
+      backend.pid,
+    ),
+    await measure('bare undici proxy', `http://127.0.0.1:${bare.port}/contracts/12345`, {}, bare.pid),
+    await measure(
+      'mandate (full pipeline)',
+      `http://127.0.0.1:${mandate.port}/procurement/contracts/12345`,
+      { authorization: `Bearer ${token}` },
+      mandate.pid,
+    ),
   ];
-  const bare = results[1]!.rps;
+  const bareRps = results[1]!.rps;
   console.log(
     `\n${new Date().toISOString().slice(0, 10)} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · Node ${process.version} · ${CONNECTIONS} connections · ${DURATION}s each\n`,
   );
-  console.log('| target | req/s | p50 ms | p99 ms | vs bare proxy |');
-  console.log('|---|---:|---:|---:|---:|');
+  console.log('| target | req/s | p50 ms | p99 ms | vs bare proxy | server CPU µs/req |');
+  console.log('|---|---:|---:|---:|---:|---:|');
   for (const r of results) {
-    console.log(`| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${((r.rps / bare) * 100).toFixed(0)}% |`);
+    console.log(
+      `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${((r.rps / bareRps) * 100).toFixed(0)}% | ${Math.round(r.cpuPerRequest)} |`,
+    );
   }
 } finally {
   await Promise.all(

@@ -40,36 +40,37 @@ export class AuditTrail {
 
   /** The allow, committed before anything is forwarded. */
   recordDecision(nowMs: number): Promise<unknown> {
-    return this.#sink.append(this.#event('decision', nowMs, { decision: 'allow' }));
+    return this.#sink.append(this.#event('decision', nowMs, 'allow', null, null, null, null));
   }
 
   /** What the exchange with the backend produced; the second event of an allowed call. */
   recordOutcome(nowMs: number, outcome: ForwardOutcome): Promise<unknown> {
+    const failure = outcome.failure;
+    const status = failure && !outcome.responseStarted ? failure.entry.status : outcome.status;
     return this.#sink.append(
-      this.#event('outcome', nowMs, {
-        decision: 'allow',
-        status: outcome.failure && !outcome.responseStarted ? outcome.failure.entry.status : outcome.status,
-        reason: outcome.failure?.entry.reason ?? null,
-        bytesIn: outcome.bytesIn,
-        bytesOut: outcome.bytesOut,
-      }),
+      this.#event('outcome', nowMs, 'allow', status, failure?.entry.reason ?? null, outcome.bytesIn, outcome.bytesOut),
     );
   }
 
   /** A refusal or error before forwarding: the single event of a denied call. */
   recordRefusal(nowMs: number, error: MandateError): Promise<unknown> {
-    const status = error.entry.status;
-    return this.#sink.append(
-      this.#event(status >= 500 ? 'error' : 'denial', nowMs, {
-        decision: 'deny',
-        status,
-        reason: error.entry.reason,
-        policyReasons: error.policyReasons,
-      }),
-    );
+    const { status, reason } = error.entry;
+    const event = this.#event(status >= 500 ? 'error' : 'denial', nowMs, 'deny', status, reason, null, null);
+    event.policyReasons = error.policyReasons;
+    return this.#sink.append(event);
   }
 
-  #event(kind: AuditEvent['kind'], nowMs: number, facts: Partial<AuditEvent>): AuditEvent {
+  // Every field written out, in one literal: this runs twice per allowed call, and a literal with a
+  // fixed shape is far cheaper for V8 than merging partial objects with a spread.
+  #event(
+    kind: AuditEvent['kind'],
+    nowMs: number,
+    decision: AuditEvent['decision'],
+    status: number | null,
+    reason: string | null,
+    bytesIn: number | null,
+    bytesOut: number | null,
+  ): Mutable<AuditEvent> {
     const p = this.principal;
     const m = this.match;
     return {
@@ -90,16 +91,17 @@ export class AuditTrail {
       method: this.#method,
       path: m?.path ?? this.#rawPath,
       backend: m?.backend.name ?? null,
-      decision: null,
-      reason: null,
+      decision,
+      reason,
       policyReasons: this.decision?.reasons ?? [],
       policyRevision: this.decision?.policyRevision ?? null,
       credential: this.credential ?? null,
-      status: null,
+      status,
       durationMs: Math.round(nowMs - this.#startedMs),
-      bytesIn: null,
-      bytesOut: null,
-      ...facts,
+      bytesIn,
+      bytesOut,
     };
   }
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -1,7 +1,8 @@
 /**
  * The audit writer thread: owns the SQLite connection, so commits (and the hashing of each event)
  * run beside the event loop instead of on it. Messages in: {id, events} to append as one
- * transaction, {id, probe: true} for readiness. Messages out: {id, stored} or {id, error}.
+ * transaction (a JSON array), {id, probe: true} for readiness. Messages out: {id, lastSeq} (the seq of
+ * the batch's last event; the batch's events hold the seqs before it, in order) or {id, error}.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { AuditEvent } from './event.ts';
@@ -17,7 +18,7 @@ try {
   parentPort!.postMessage({ id: 0, error: (e as Error).message });
 }
 
-parentPort!.on('message', (message: { id: number; events?: AuditEvent[]; probe?: boolean; close?: boolean }) => {
+parentPort!.on('message', (message: { id: number; events?: string; probe?: boolean; close?: boolean }) => {
   if (message.close) {
     store?.close();
     parentPort!.close();
@@ -32,9 +33,8 @@ parentPort!.on('message', (message: { id: number; events?: AuditEvent[]; probe?:
     return;
   }
   try {
-    const stored = store.appendBatch(message.events ?? []);
-    // Only what the caller needs back: the chain position of each event.
-    parentPort!.postMessage({ id: message.id, stored: stored.map((s) => ({ seq: s.seq, hash: s.hash })) });
+    const stored = store.appendBatch(JSON.parse(message.events ?? '[]') as AuditEvent[]);
+    parentPort!.postMessage({ id: message.id, lastSeq: stored.at(-1)?.seq });
   } catch (e) {
     parentPort!.postMessage({ id: message.id, error: (e as Error).message });
   }
