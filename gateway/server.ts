@@ -1,5 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { ownEndpoint } from './endpoints.ts';
 import type { Gateway } from './gateway.ts';
 import { handle, handleUpgrade } from './pipeline/handle.ts';
 import { log } from './telemetry/log.ts';
@@ -24,12 +25,9 @@ export function createGatewayServer(gw: Gateway): Server {
       shouldUpgradeCallback: (req) => req.httpVersion === '1.1',
     },
     (req, res) => {
-      if (req.url === '/healthz' || req.url === '/readyz') {
-        void health(gw, req, res);
-        return;
-      }
-      handle(gw, req, res).catch((e: unknown) => {
-        // handle() answers every failure itself; reaching here is a bug, and the connection is dropped.
+      const endpoint = ownEndpoint(req.url ?? '');
+      (endpoint ?? handle)(gw, req, res).catch((e: unknown) => {
+        // Handlers answer every failure themselves; reaching here is a bug, and the connection is dropped.
         log.error({ err: e }, 'unhandled pipeline failure');
         res.destroy();
       });
@@ -47,14 +45,4 @@ export function createGatewayServer(gw: Gateway): Server {
   });
   server.maxHeadersCount = 2000;
   return server;
-}
-
-/** /healthz: the process is up. /readyz: the policy is loaded and the audit store takes writes. */
-async function health(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const checks =
-    req.url === '/readyz' ? { policy_revision: gw.policy.revision, audit_writable: await gw.audit.isWritable() } : {};
-  const ready = !('audit_writable' in checks) || checks.audit_writable;
-  const body = JSON.stringify({ status: ready ? 'ok' : 'unavailable', ...checks });
-  res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-  res.end(body);
 }

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { deepFreeze } from '../deep-freeze.ts';
+import { RESERVED_PREFIXES } from '../endpoints.ts';
 import { configSchema, type RawConfig } from './schema.ts';
 
 /** Every problem found in a configuration file, each with its path (`routes[3].backend: …`). */
@@ -105,6 +106,9 @@ function crossCheck(config: RawConfig): string[] {
         problems.push(`${at}.params.${name}: invalid regular expression`);
       }
     }
+    // The gateway's own endpoints (token service, discovery, admin) must never be shadowed by a backend.
+    const reserved = RESERVED_PREFIXES.find((prefix) => r.path === prefix || r.path.startsWith(prefix));
+    if (reserved) problems.push(`${at}.path: ${reserved} is reserved for the gateway's own endpoints`);
     // RFC 6455 §4.1: the opening handshake is a GET; an upgrade on any other route could never match.
     if (r.websocket && r.method !== 'GET') {
       problems.push(`${at}.websocket: only a GET route can accept WebSocket upgrades (RFC 6455 §4.1)`);

@@ -125,3 +125,32 @@ routes:
     },
   );
 });
+
+test("routes may not use the paths of the gateway's own endpoints", () => {
+  assert.throws(
+    () =>
+      parseConfig(
+        `
+version: 1
+issuers: [{ issuer: https://idp, jwks: { file: ./jwks.json } }]
+backends: [{ name: crm, url: "http://127.0.0.1:1", audience: https://crm, credential: { type: none, name: none } }]
+routes:
+  - { backend: crm, method: POST, path: /oauth2/token, action: a.token, resource: { type: a }, upstream_path: /t }
+  - { backend: crm, method: GET, path: /.well-known/jwks.json, action: a.keys, resource: { type: a }, upstream_path: /k }
+  - { backend: crm, method: GET, path: /healthz, action: a.health, resource: { type: a }, upstream_path: /h }
+  - { backend: crm, method: GET, path: /_mandate/admin/x, action: a.admin, resource: { type: a }, upstream_path: /x }
+  - { backend: crm, method: GET, path: /oauth2x, action: a.fine, resource: { type: a }, upstream_path: /x }
+`,
+        '/tmp/r.yaml',
+      ),
+    (e: unknown) => {
+      assert.deepEqual((e as ConfigError).problems, [
+        "routes[0].path: /oauth2/ is reserved for the gateway's own endpoints",
+        "routes[1].path: /.well-known/ is reserved for the gateway's own endpoints",
+        "routes[2].path: /healthz is reserved for the gateway's own endpoints",
+        "routes[3].path: /_mandate/ is reserved for the gateway's own endpoints",
+      ]);
+      return true;
+    },
+  );
+});

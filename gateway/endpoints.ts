@@ -1,0 +1,42 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Gateway } from './gateway.ts';
+
+/**
+ * The gateway's own endpoints — health, and (as they are built) the token service, discovery and the
+ * admin and auditor surfaces. They live under prefixes no backend route may use (the config loader
+ * refuses routes under RESERVED_PREFIXES), so a backend path can never shadow them, nor they a backend.
+ * Everything else goes through the request pipeline.
+ */
+export type EndpointHandler = (gw: Gateway, req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+interface Endpoint {
+  /** Exact path, or a prefix ending in `/` that matches everything below it. */
+  readonly path: string;
+  readonly handler: EndpointHandler;
+}
+
+export const RESERVED_PREFIXES = ['/healthz', '/readyz', '/.well-known/', '/oauth2/', '/_mandate/'] as const;
+
+const endpoints: readonly Endpoint[] = [
+  { path: '/healthz', handler: health },
+  { path: '/readyz', handler: health },
+];
+
+/** The handler for one of the gateway's own endpoints, or undefined for a call to a backend. */
+export function ownEndpoint(rawTarget: string): EndpointHandler | undefined {
+  const path = rawTarget.split('?', 1)[0]!;
+  for (const endpoint of endpoints) {
+    if (endpoint.path.endsWith('/') ? path.startsWith(endpoint.path) : path === endpoint.path) return endpoint.handler;
+  }
+  return undefined;
+}
+
+/** /healthz: the process is up. /readyz: the policy is loaded and the audit store takes writes. */
+async function health(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const checks =
+    req.url === '/readyz' ? { policy_revision: gw.policy.revision, audit_writable: await gw.audit.isWritable() } : {};
+  const ready = !('audit_writable' in checks) || checks.audit_writable;
+  const body = JSON.stringify({ status: ready ? 'ok' : 'unavailable', ...checks });
+  res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(body);
+}
