@@ -39,7 +39,15 @@ const options = {
 } as const;
 
 const decisions = ['allow', 'deny'] as const;
-const kinds = ['decision', 'outcome', 'denial', 'error'] as const satisfies readonly AuditEvent['kind'][];
+const kinds = [
+  'decision',
+  'outcome',
+  'denial',
+  'error',
+  'token_issued',
+  'token_refused',
+  'revocation',
+] as const satisfies readonly AuditEvent['kind'][];
 
 /** Runs the command; returns the exit code. */
 export async function run(args: string[]): Promise<number> {

@@ -100,6 +100,7 @@ export class AuditTrail {
       durationMs: Math.round(nowMs - this.#startedMs),
       bytesIn,
       bytesOut,
+      detail: null,
     };
   }
 }

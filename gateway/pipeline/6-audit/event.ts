@@ -1,12 +1,19 @@
 import type { Actor } from '../1-authenticate/principal.ts';
 
 /**
+ * What an event records. Proxy calls: `decision` + `outcome` (allowed), `denial`, `error`. The token
+ * service and the admin surfaces add their own kinds; the store accepts any lower-case name, so a new
+ * kind needs no schema migration, and this union is where kinds are declared.
+ */
+export type AuditKind = 'decision' | 'outcome' | 'denial' | 'error' | 'token_issued' | 'token_refused' | 'revocation';
+
+/**
  * One audit event as the pipeline records it. Denials and errors are one event; an allowed call is a
  * `decision` event (committed before the first byte goes upstream) and an `outcome` event.
  * Fields the pipeline does not know yet (e.g. route on a 401) are null. Never a token or secret.
  */
 export interface AuditEvent {
-  readonly kind: 'decision' | 'outcome' | 'denial' | 'error';
+  readonly kind: AuditKind;
   /** ISO 8601 UTC with milliseconds. */
   readonly time: string;
   /** W3C trace id of the request. */
@@ -41,6 +48,11 @@ export interface AuditEvent {
   readonly durationMs: number | null;
   readonly bytesIn: number | null;
   readonly bytesOut: number | null;
+  /**
+   * Facts particular to the kind, as a flat-or-nested JSON object: e.g. for token events the requested
+   * and the granted scope and authorization_details; null for proxy calls, whose facts have columns.
+   */
+  readonly detail: Readonly<Record<string, unknown>> | null;
 }
 
 /** An event as stored: the chain fields added by the store. */

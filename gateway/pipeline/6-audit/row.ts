@@ -44,10 +44,12 @@ export interface ChainedFields {
   readonly duration_ms: number | null;
   readonly bytes_in: number | null;
   readonly bytes_out: number | null;
+  /** JSON object of kind-specific facts (see AuditEvent.detail), or null. */
+  readonly detail: string | null;
 }
 
 /** Columns holding JSON text; `mandate audit query --format json` parses them. */
-export const jsonColumns = ['actor_chain', 'authorization_details', 'policy_reasons'] as const;
+export const jsonColumns = ['actor_chain', 'authorization_details', 'policy_reasons', 'detail'] as const;
 
 /**
  * The one translation from the pipeline's `AuditEvent` to stored column values.
@@ -86,6 +88,7 @@ export function toChainedFields(event: AuditEvent, seq: number): ChainedFields {
     duration_ms: finiteOrNull(event.durationMs),
     bytes_in: finiteOrNull(event.bytesIn),
     bytes_out: finiteOrNull(event.bytesOut),
+    detail: jsonOrNull(event.detail),
   };
 }
 

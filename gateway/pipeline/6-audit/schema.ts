@@ -12,7 +12,7 @@ const columns = {
   seq: 'INTEGER PRIMARY KEY',
   time: 'TEXT NOT NULL',
   correlation_id: 'TEXT NOT NULL',
-  kind: "TEXT NOT NULL CHECK (kind IN ('decision', 'outcome', 'denial', 'error'))",
+  kind: "TEXT NOT NULL CHECK (kind GLOB '[a-z]*' AND kind NOT GLOB '*[^a-z_]*')",
   user: 'TEXT',
   agent: 'TEXT',
   actor_chain: 'TEXT',
@@ -36,6 +36,7 @@ const columns = {
   duration_ms: 'REAL',
   bytes_in: 'INTEGER',
   bytes_out: 'INTEGER',
+  detail: 'TEXT',
   prev_hash: 'TEXT NOT NULL',
   hash: 'TEXT NOT NULL',
 } as const satisfies Record<keyof AuditRow, string>;

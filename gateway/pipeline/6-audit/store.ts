@@ -78,6 +78,7 @@ export class AuditStore {
       // (one fsync for all appends waiting at that moment).
       db.pragma('synchronous = NORMAL');
       db.exec(schemaSql);
+      assertCurrentSchema(db, file);
       return new AuditStore(db);
     } catch (cause) {
       db?.close();
@@ -126,5 +127,18 @@ export class AuditStore {
   /** Closes the database; later appends throw `MANDATE_AUDIT_UNAVAILABLE`. */
   close(): void {
     this.#db.close();
+  }
+}
+
+/**
+ * A database written by an earlier schema cannot be appended to: its rows were hashed without the
+ * columns added since, so mixing them would break verification. It is refused with a clear message
+ * (move it aside, or keep it for `audit verify` with the release that wrote it), never migrated in place.
+ */
+function assertCurrentSchema(db: Database.Database, file: string): void {
+  const stored = new Set((db.pragma('table_info(events)') as { name: string }[]).map((c) => c.name));
+  const missing = columnNames.filter((c) => !stored.has(c));
+  if (missing.length > 0) {
+    throw new Error(`${file} has an older audit schema (no ${missing.join(', ')} column); move it aside`);
   }
 }

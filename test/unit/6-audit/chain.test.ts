@@ -22,7 +22,7 @@ const event = auditEvent({
 const canonical =
   '{"action":"purchase_order.create","actor_chain":"[{\\"sub\\":\\"bot\\"}]","agent":"procurement-bot",' +
   '"authorization_details":null,"backend":"procurement","bytes_in":null,"bytes_out":null,' +
-  '"correlation_id":"4bf92f3577b34da6a3ce929d0e0e4736","credential":"procurement-api-key","decision":"deny",' +
+  '"correlation_id":"4bf92f3577b34da6a3ce929d0e0e4736","credential":"procurement-api-key","decision":"deny","detail":null,' +
   '"duration_ms":1.5,"intent":"é \\"quoted\\"","jti":"jti-1","kind":"denial","method":"POST","path":"/api/orders",' +
   '"policy_reasons":"[\\"over budget\\"]","policy_revision":"rev-1","reason":"authz.denied","resource_id":"po-1001",' +
   '"resource_type":"purchase_order","seq":7,"status":403,"time":"2026-07-01T10:00:00.000Z",' +

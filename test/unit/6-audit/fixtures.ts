@@ -31,6 +31,7 @@ export function auditEvent(overrides: Partial<AuditEvent> = {}): AuditEvent {
     durationMs: null,
     bytesIn: null,
     bytesOut: null,
+    detail: null,
     ...overrides,
   };
 }
