@@ -100,32 +100,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const configFile = join(dir, 'routes.yaml');
   writeFileSync(configFile, stringify(config));
 
-  const gateway = spawn(
-    process.execPath,
-    [join(ROOT, 'gateway/main.ts'), 'serve', '--config', configFile, '--port', '0'],
-    {
-      cwd: ROOT,
-      env: { ...process.env, MANDATE_LOG_LEVEL: 'info', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const logs: string[] = [];
-  const stderr: string[] = [];
-  gateway.stderr!.on('data', (c: Buffer) => stderr.push(c.toString()));
-  const port = await new Promise<number>((resolvePort, reject) => {
-    const lines = createInterface({ input: gateway.stdout! });
-    lines.on('line', (line) => {
-      logs.push(line);
-      try {
-        const entry = JSON.parse(line) as { msg?: string; port?: number };
-        if (entry.msg === 'listening' && entry.port) resolvePort(entry.port);
-      } catch {
-        // not a JSON log line
-      }
-    });
-    gateway.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${stderr.join('')}`)));
-  });
-
+  const { gateway, port, logs } = await startGatewayProcess(configFile, options.env);
   const url = `http://127.0.0.1:${port}`;
   const token = (claims: Partial<DelegationClaims> & { audience?: string }) =>
     mintDelegationToken(keys.key, {
@@ -194,6 +169,43 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       keys.server.close();
     },
   };
+}
+
+/**
+ * `mandate serve --config configFile` as a child process on port 0; resolves once it listens. Tests
+ * that restart the gateway (crash, revocation persistence) start a second one on the same file.
+ */
+export async function startGatewayProcess(
+  configFile: string,
+  env: Record<string, string> = {},
+): Promise<{ gateway: ChildProcess; port: number; logs: string[] }> {
+  const gateway = spawn(
+    process.execPath,
+    [join(ROOT, 'gateway/main.ts'), 'serve', '--config', configFile, '--port', '0'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, MANDATE_LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const logs: string[] = [];
+  const stderr: string[] = [];
+  gateway.stderr!.on('data', (c: Buffer) => stderr.push(c.toString()));
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const lines = createInterface({ input: gateway.stdout! });
+    lines.on('line', (line) => {
+      logs.push(line);
+      try {
+        const entry = JSON.parse(line) as { msg?: string; port?: number };
+        if (entry.msg === 'listening' && entry.port) resolvePort(entry.port);
+      } catch {
+        // not a JSON log line
+      }
+    });
+    gateway.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${stderr.join('')}`)));
+  });
+
+  return { gateway, port, logs };
 }
 
 /** Writes raw bytes to the gateway and collects everything until the server closes the connection. */
