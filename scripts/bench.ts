@@ -1,8 +1,9 @@
 /**
- * `npm run bench` — one run, three targets on loopback, the same request each time:
- * the backend direct, a bare undici pass-through proxy, and Mandate's full pipeline (verified and
- * cached delegation token, route resolution, Wasm policy, credential swap, two audit events in SQLite).
- * Prints req/s, p50 and p99 for each and the ratio Mandate / bare proxy.
+ * `npm run bench` — one run, on loopback, the same request each time: the backend direct, a bare
+ * undici pass-through proxy, and Mandate's full pipeline (verified and cached delegation token, route
+ * resolution, Wasm policy, credential swap, two audit events in SQLite) at both audit durabilities:
+ * FULL (the default: fsync per group commit) and NORMAL. Prints req/s, p50, p99, the ratio to the
+ * bare proxy, and each server's CPU time per request.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -77,7 +78,6 @@ try {
   writeFileSync(join(dir, 'procurement.token'), secret);
   const config = parse(readFileSync(join(ROOT, 'routes.yaml'), 'utf8'));
   delete config.dev;
-  config.gateway.audit_db = join(dir, 'audit.db');
   config.gateway.policy_bundle = join(ROOT, '.build/policy');
   config.issuers = [
     {
@@ -91,18 +91,18 @@ try {
   config.routes = config.routes.filter((r: { backend: string }) => r.backend === 'procurement');
   config.backends[0].url = backendUrl;
   config.backends[0].credential.secret = `file:${join(dir, 'procurement.token')}`;
-  writeFileSync(join(dir, 'routes.yaml'), stringify(config));
   // BENCH_MANDATE_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway alone.
   const nodeOptions = process.env.BENCH_MANDATE_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [];
-  const mandate = await start([
-    ...nodeOptions,
-    'gateway/main.ts',
-    'serve',
-    '--config',
-    join(dir, 'routes.yaml'),
-    '--port',
-    '0',
-  ]);
+  /** A Mandate on its own audit database, at the given audit durability. */
+  const startMandate = (durability: 'full' | 'normal') => {
+    config.gateway.audit_db = join(dir, `audit-${durability}.db`);
+    config.gateway.audit_durability = durability;
+    const file = join(dir, `routes-${durability}.yaml`);
+    writeFileSync(file, stringify(config));
+    return start([...nodeOptions, 'gateway/main.ts', 'serve', '--config', file, '--port', '0']);
+  };
+  const mandate = await startMandate('full');
+  const mandateNormal = await startMandate('normal');
 
   const token = await mintDelegationToken(
     { kid, privateKey },
@@ -126,10 +126,16 @@ try {
     ),
     await measure('bare undici proxy', `http://127.0.0.1:${bare.port}/contracts/12345`, {}, bare.pid),
     await measure(
-      'mandate (full pipeline)',
+      'mandate (full pipeline, audit FULL: fsync per group commit)',
       `http://127.0.0.1:${mandate.port}/procurement/contracts/12345`,
       { authorization: `Bearer ${token}` },
       mandate.pid,
+    ),
+    await measure(
+      'mandate (full pipeline, audit NORMAL)',
+      `http://127.0.0.1:${mandateNormal.port}/procurement/contracts/12345`,
+      { authorization: `Bearer ${token}` },
+      mandateNormal.pid,
     ),
   ];
   const bareRps = results[1]!.rps;

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { MandateError } from '../../errors.ts';
 import type { AuditEvent } from './event.ts';
+import type { AuditStoreOptions } from './store.ts';
 
 /** Where an event landed in the chain. */
 export interface Committed {
@@ -44,10 +45,8 @@ export class AuditLog {
   }
 
   /** Starts the writer thread and opens the store; throws MANDATE_AUDIT_UNAVAILABLE if it cannot. */
-  static async open(file: string, options: { busyTimeoutMs?: number } = {}): Promise<AuditLog> {
-    const worker = new Worker(new URL('./writer-thread.ts', import.meta.url), {
-      workerData: { file, busyTimeoutMs: options.busyTimeoutMs ?? 2000 },
-    });
+  static async open(file: string, options: AuditStoreOptions = {}): Promise<AuditLog> {
+    const worker = new Worker(new URL('./writer-thread.ts', import.meta.url), { workerData: { file, options } });
     const [first] = (await once(worker, 'message')) as [Reply];
     if (first.error) {
       await worker.terminate();

@@ -14,7 +14,11 @@ export interface AuditStoreOptions {
    * Default 2000 ms.
    */
   readonly busyTimeoutMs?: number;
+  /** See `gateway.audit_durability`. Default `full`. */
+  readonly durability?: AuditDurability;
 }
+
+export type AuditDurability = 'full' | 'normal';
 
 /**
  * The append-only, hash-chained audit trail in one SQLite file (table `events`, one row per event).
@@ -72,11 +76,11 @@ export class AuditStore {
       db = new Database(file, { timeout: options.busyTimeoutMs ?? 2000 });
       // WAL: readers (`mandate audit query`, `verify`) never block the gateway's appends.
       db.pragma('journal_mode = WAL');
-      // NORMAL in WAL mode never corrupts the file and survives a process crash, but a power loss can
-      // drop the most recent commits (a valid prefix of the chain remains). FULL would fsync on every
-      // append, i.e. on every request's hot path; a later change brings FULL with group commit
-      // (one fsync for all appends waiting at that moment).
-      db.pragma('synchronous = NORMAL');
+      // FULL fsyncs the WAL at every commit: a decision that was committed, and so let a request
+      // through, survives power loss. Group commit (group-commit.ts) makes that one fsync per batch
+      // of concurrent requests, not one per request. NORMAL skips the per-commit fsync: it survives a
+      // gateway crash, and a power loss can drop the last commits (a valid prefix of the chain remains).
+      db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
       db.exec(schemaSql);
       assertCurrentSchema(db, file);
       return new AuditStore(db);

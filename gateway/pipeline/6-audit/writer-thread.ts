@@ -6,13 +6,13 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { AuditEvent } from './event.ts';
-import { AuditStore } from './store.ts';
+import { AuditStore, type AuditStoreOptions } from './store.ts';
 
-const { file, busyTimeoutMs } = workerData as { file: string; busyTimeoutMs: number };
+const { file, options } = workerData as { file: string; options: AuditStoreOptions };
 
 let store: AuditStore | undefined;
 try {
-  store = AuditStore.open(file, { busyTimeoutMs });
+  store = AuditStore.open(file, options);
   parentPort!.postMessage({ id: 0, ready: true });
 } catch (e) {
   parentPort!.postMessage({ id: 0, error: (e as Error).message });
