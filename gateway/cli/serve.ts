@@ -38,6 +38,11 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`${e instanceof ConfigError ? e.message : (e as Error).message}\n`);
     return 1;
   }
+  // A write past the file-size limit (RLIMIT_FSIZE, a quota) raises SIGXFSZ, whose default action
+  // kills the process. Handled, the write fails with EFBIG instead: SQLite reports a full disk, the
+  // audit append fails, and requests are refused with 503 until there is room again — fail closed,
+  // and still up to recover without a restart.
+  process.on('SIGXFSZ', () => log.error('file size limit reached: audit writes are failing'));
   const shutdownTracing = installOtlpExportFromEnv();
   const demo = values.demo ? await startDemo(config) : undefined;
   const gateway = await createGateway(config);

@@ -87,6 +87,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const config = parse(readFileSync(join(ROOT, 'routes.yaml'), 'utf8'));
   delete config.dev;
+  // The token service's demo sections point at ./data files; token-exchange tests configure their own.
+  delete config.token_service;
+  delete config.identity_providers;
+  delete config.agents;
   config.gateway.audit_db = join(dir, 'audit.db');
   config.gateway.policy_bundle = join(ROOT, '.build/policy');
   config.issuers = [
@@ -161,7 +165,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       }
     },
     async stop() {
-      if (gateway.exitCode === null) {
+      if (gateway.exitCode === null && gateway.signalCode === null) {
         gateway.kill('SIGTERM');
         await once(gateway, 'exit');
       }
