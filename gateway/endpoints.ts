@@ -1,5 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { REVOCATIONS_PATH, revocationsEndpoint } from './admin/revocations-endpoint.ts';
+import { AUDITOR_PATH, auditorEndpoint } from './auditor/auditor-endpoint.ts';
 import type { Gateway } from './gateway.ts';
+import { serveJwks, serveMetadata } from './token-service/discovery.ts';
+import { tokenEndpoint } from './token-service/token-endpoint.ts';
+import { TOKEN_ENDPOINT_PATH } from './token-service/token-service.ts';
 
 /**
  * The gateway's own endpoints — health, and (as they are built) the token service, discovery and the
@@ -20,6 +25,14 @@ export const RESERVED_PREFIXES = ['/healthz', '/readyz', '/.well-known/', '/oaut
 const endpoints: readonly Endpoint[] = [
   { path: '/healthz', handler: health },
   { path: '/readyz', handler: health },
+  // Admin API (gateway/admin/): authenticated by admin API key, every refusal audited.
+  { path: REVOCATIONS_PATH, handler: revocationsEndpoint },
+  // Token service (gateway/token-service/): RFC 8693 exchange, RFC 8414 metadata, the JWKS.
+  { path: TOKEN_ENDPOINT_PATH, handler: tokenEndpoint },
+  { path: '/.well-known/oauth-authorization-server', handler: serveMetadata },
+  { path: '/.well-known/jwks.json', handler: serveJwks },
+  // Auditor page (gateway/auditor/): read-only HTML, role auditor.
+  { path: AUDITOR_PATH, handler: auditorEndpoint },
 ];
 
 /** The handler for one of the gateway's own endpoints, or undefined for a call to a backend. */

@@ -119,6 +119,13 @@ export const catalogue = {
     reason: 'authn.keys_unavailable',
     title: 'Issuer keys are unavailable and no last-good key set is cached',
   },
+  // Checked on every request after authentication, cached token or not (gateway/revocation/).
+  MANDATE_AUTHN_TOKEN_REVOKED: {
+    status: 401,
+    reason: 'authn.token_revoked',
+    title: 'Token has been revoked',
+    wwwAuthenticate: 'invalid_token',
+  },
 
   // 2. Resolve.
   MANDATE_ROUTE_NOT_FOUND: { status: 404, reason: 'resolve.route_not_found', title: 'No route for this path' },
@@ -155,6 +162,35 @@ export const catalogue = {
     status: 503,
     reason: 'audit.unavailable',
     title: 'Audit store unavailable; nothing was forwarded',
+  },
+
+  // Admin API (gateway/admin/) and revocation (gateway/revocation/).
+  MANDATE_ADMIN_DISABLED: {
+    status: 404,
+    reason: 'admin.disabled',
+    title: 'The admin API is not enabled (no admin section in routes.yaml)',
+  },
+  MANDATE_ADMIN_UNAUTHENTICATED: {
+    status: 401,
+    reason: 'admin.unauthenticated',
+    title: 'A valid admin API key is required',
+    wwwAuthenticate: 'invalid_token',
+  },
+  MANDATE_ADMIN_FORBIDDEN: {
+    status: 403,
+    reason: 'admin.forbidden',
+    title: 'This admin API key lacks the role this endpoint requires',
+    wwwAuthenticate: 'insufficient_scope',
+  },
+  MANDATE_REVOCATION_NOT_PERSISTED: {
+    status: 503,
+    reason: 'revocation.not_persisted',
+    title: 'Revocation is in effect in this gateway process but could not be stored; retry',
+  },
+  MANDATE_REVOCATION_NOT_AUDITED: {
+    status: 503,
+    reason: 'revocation.not_audited',
+    title: 'Revocation is stored and in effect but its audit event could not be written',
   },
 
   MANDATE_INTERNAL: { status: 500, reason: 'gateway.internal', title: 'Internal gateway error' },

@@ -1,3 +1,4 @@
+import { AdminKeyring } from './admin/admin-keyring.ts';
 import type { Config } from './config/load.ts';
 import { Authenticator } from './pipeline/1-authenticate/authenticate.ts';
 import { compileRouteTable, type RouteTable } from './pipeline/2-resolve/route-table.ts';
@@ -5,7 +6,10 @@ import { loadPolicyEngine, type PolicyEngine } from './pipeline/3-authorize/engi
 import { loadServiceCredential, type ServiceCredential } from './pipeline/4-inject/credential.ts';
 import { OpenTunnels } from './pipeline/5-forward/open-tunnels.ts';
 import { UpstreamPools } from './pipeline/5-forward/pools.ts';
+import { auditCheckpointOptions } from './pipeline/6-audit/checkpoint-config.ts';
 import { AuditLog } from './pipeline/6-audit/group-commit.ts';
+import { Revocations } from './revocation/revocations.ts';
+import { createTokenService, type TokenService } from './token-service/token-service.ts';
 
 /**
  * Everything a request needs, built once at start-up from a validated Config. Construction fails
@@ -25,11 +29,22 @@ export interface Gateway {
   readonly audit: AuditLog;
   /** Wall clock in ms; injected so tests control time. */
   readonly now: () => number;
+  /** Admin API keys (routes.yaml `admin`), as digests; undefined when the admin API is off. See admin/admin-auth.ts. */
+  readonly adminKeys: AdminKeyring | undefined;
+  /**
+   * Revoked users, tasks, agents and token ids (gateway/revocation/), checked in memory on every proxied
+   * request and at the token endpoint: `gw.revocations.isRevoked({ jti, user, agents, txn, issuedAtSeconds })`.
+   */
+  readonly revocations: Revocations;
+  /** The token service (gateway/token-service/); undefined when routes.yaml has no token_service. */
+  readonly tokenService: TokenService | undefined;
   close(): Promise<void>;
 }
 
 export interface GatewayOptions {
   readonly now?: () => number;
+  /** How often revocations stored by another process are picked up (default 1000 ms). */
+  readonly revocationPollMs?: number;
   /** Overrides gateway.audit_db (tests). */
   readonly auditDb?: string;
   readonly auditBusyTimeoutMs?: number;
@@ -38,12 +53,24 @@ export interface GatewayOptions {
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const now = options.now ?? Date.now;
   const credentials = new Map(config.backends.map((b) => [b.name, loadServiceCredential(b)] as const));
+  const adminKeys = AdminKeyring.load(config.admin);
+  const revocations = Revocations.open(config.gateway.state_db, {
+    now,
+    ...(options.revocationPollMs === undefined ? {} : { pollMs: options.revocationPollMs }),
+  });
   const routes = compileRouteTable(config);
   const policy = await loadPolicyEngine(config.gateway.policy_bundle, now);
-  const audit = await AuditLog.open(options.auditDb ?? config.gateway.audit_db, {
-    ...(options.auditBusyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.auditBusyTimeoutMs }),
-  });
-  const authenticator = await Authenticator.create(config, { now });
+  const audit = await AuditLog.open(
+    options.auditDb ?? config.gateway.audit_db,
+    {
+      durability: config.gateway.audit_durability,
+      ...(options.auditBusyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.auditBusyTimeoutMs }),
+    },
+    auditCheckpointOptions(config),
+  );
+  // Before the authenticator: the proxy trusts Mandate's own issuer with the token service's keys.
+  const tokenService = await createTokenService(config, now);
+  const authenticator = await Authenticator.create(config, { now, ownIssuer: tokenService?.ownIssuer });
   const pools = new UpstreamPools(config.backends);
   const tunnels = new OpenTunnels();
   return {
@@ -56,12 +83,17 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     tunnels,
     audit,
     now,
+    adminKeys,
+    revocations,
+    tokenService,
     async close() {
       // Before the audit log closes: each tunnel's outcome event is written as it closes.
       await tunnels.closeAll();
       authenticator.close();
+      tokenService?.close();
       await pools.close();
       await audit.close();
+      revocations.close();
     },
   };
 }

@@ -4,24 +4,38 @@
  *
  *   mandate serve --config routes.yaml [--port N] [--demo]
  *   mandate check-config routes.yaml
- *   mandate audit verify --db FILE
- *   mandate audit query --db FILE [filters] [--format table|json|csv]
+ *   mandate audit verify --db FILE [--checkpoints FILE] [--keys FILE] | --config routes.yaml
+ *   mandate audit export --db FILE [--from-seq N] [--since ISO] [--until ISO]
+ *   mandate audit rotate-checkpoint-key --config routes.yaml | --key-dir DIR
+ *   mandate audit query --db FILE [QUESTION] [filters] [--format table|json|csv]
  *   mandate token mint --config routes.yaml --sub USER --agent AGENT --aud AUDIENCE [...]
+ *   mandate revoke --user U | --txn T | --agent A | --jti J --reason R [--config routes.yaml]
+ *   mandate revocations list [--config routes.yaml] [--limit N] [--format table|json]
  */
 const commands: Record<string, () => Promise<{ run(args: string[]): Promise<number> }>> = {
   serve: () => import('./cli/serve.ts'),
   'check-config': () => import('./cli/check-config.ts'),
   'audit verify': () => import('./cli/audit-verify.ts'),
   'audit query': () => import('./cli/audit-query.ts'),
+  'audit export': () => import('./cli/audit-export.ts'),
+  'audit rotate-checkpoint-key': () => import('./cli/audit-rotate-key.ts'),
   'token mint': () => import('./cli/token-mint.ts'),
+  revoke: () => import('./cli/revoke.ts'),
+  'revocations list': () => import('./cli/revocations-list.ts'),
 };
 
 const usage = `usage: mandate <command> [options]
   serve --config routes.yaml [--port N] [--demo]   run the gateway
   check-config routes.yaml                          validate a configuration, reporting every error
-  audit verify --db FILE                            recompute the audit hash chain
-  audit query --db FILE [filters] [--format F]      search the audit trail
-  token mint --config routes.yaml --sub U ...       sign a development delegation token`;
+  audit verify --db FILE [--checkpoints F] [--keys F] | --config routes.yaml
+                                                    recompute the chain, check the signed checkpoints
+  audit export --db FILE [--from-seq N] [--since ISO] [--until ISO]
+                                                    the events as JSON Lines with their hashes
+  audit rotate-checkpoint-key --config routes.yaml  new checkpoint signing key; old public keys kept
+  audit query --db FILE [QUESTION] [filters]      answer a named question, or search the audit trail
+  token mint --config routes.yaml --sub U ...       sign a development delegation token
+  revoke --user|--txn|--agent|--jti V --reason R    revoke tokens now, for good
+  revocations list [--config F] [--format F]        the stored revocations, newest first`;
 
 const argv = process.argv.slice(2);
 const two = `${argv[0]} ${argv[1]}`;

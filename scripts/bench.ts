@@ -78,6 +78,10 @@ try {
   writeFileSync(join(dir, 'procurement.token'), secret);
   const config = parse(readFileSync(join(ROOT, 'routes.yaml'), 'utf8'));
   delete config.dev;
+  // The token service's demo sections point at ./data files the benchmark does not create.
+  delete config.token_service;
+  delete config.identity_providers;
+  delete config.agents;
   config.gateway.policy_bundle = join(ROOT, '.build/policy');
   config.issuers = [
     {

@@ -12,6 +12,7 @@ case "$step" in
   test) exec bash scripts/test.sh "$@" ;;
   demo) exec node scripts/demo.ts "$@" ;;
   bench) exec node scripts/bench.ts "$@" ;;
+  bench-verify) exec node scripts/bench-verify.ts "$@" ;;
   mandate) exec node gateway/main.ts "$@" ;;
   *) echo "unknown step: $step" >&2; exit 2 ;;
 esac

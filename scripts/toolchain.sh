@@ -75,3 +75,9 @@ ensure_node
 ensure_opa
 ensure_packages
 ensure_policy
+
+# A headless browser for the auditor page tests: only the steps that run tests install it.
+source "$ROOT/scripts/chromium.sh"
+case "${1:-setup}" in
+  test | setup) ensure_chromium ;;
+esac

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { deepFreeze } from '../deep-freeze.ts';
 import { RESERVED_PREFIXES } from '../endpoints.ts';
 import { configSchema, type RawConfig } from './schema.ts';
+import { crossCheckTokenService, resolveTokenServicePaths } from './token-service-check.ts';
 
 /** Every problem found in a configuration file, each with its path (`routes[3].backend: …`). */
 export class ConfigError extends Error {
@@ -77,9 +78,15 @@ function crossCheck(config: RawConfig): string[] {
     if (issuers.has(iss.issuer)) problems.push(`issuers[${i}].issuer: duplicate issuer "${iss.issuer}"`);
     issuers.add(iss.issuer);
   });
+  const adminKeys = new Set<string>();
+  config.admin?.keys.forEach((k, i) => {
+    if (adminKeys.has(k.name)) problems.push(`admin.keys[${i}].name: duplicate admin key name "${k.name}"`);
+    adminKeys.add(k.name);
+  });
   if (config.dev && !issuers.has(config.dev.issuer)) {
     problems.push(`dev.issuer: "${config.dev.issuer}" is not listed under issuers`);
   }
+  problems.push(...crossCheckTokenService(config, backends, issuers));
   const known = [...backends].sort().join(', ');
   const seen = new Map<string, number>();
   config.routes.forEach((r, i) => {
@@ -131,9 +138,17 @@ function resolvePaths(config: RawConfig, base: string): RawConfig {
       ...config.gateway,
       audit_db: at(config.gateway.audit_db),
       policy_bundle: at(config.gateway.policy_bundle),
+      state_db: at(config.gateway.state_db),
+      audit_checkpoint: {
+        ...config.gateway.audit_checkpoint,
+        key_dir: at(config.gateway.audit_checkpoint.key_dir),
+        file: at(config.gateway.audit_checkpoint.file),
+      },
     },
+    ...(config.admin ? { admin: { keys: config.admin.keys.map((k) => ({ ...k, secret: ref(k.secret) })) } } : {}),
     ...(config.dev ? { dev: { ...config.dev, keys_dir: at(config.dev.keys_dir) } } : {}),
     issuers: config.issuers.map((i) => ('file' in i.jwks ? { ...i, jwks: { file: at(i.jwks.file) } } : i)),
+    ...resolveTokenServicePaths(config, at),
     backends: config.backends.map((b) =>
       'secret' in b.credential ? { ...b, credential: { ...b.credential, secret: ref(b.credential.secret) } } : b,
     ),

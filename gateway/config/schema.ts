@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { auditCheckpointDefaults, auditCheckpointSchema } from './audit-checkpoint-schema.ts';
+import { agentSchema, identityProviderSchema, tokenServiceSchema } from './token-service-schema.ts';
 
 /**
  * The routes.yaml schema. Strict objects everywhere: an unknown key is an error, because a typo in a
@@ -120,6 +122,22 @@ const route = z.strictObject({
   websocket: z.boolean().default(false),
 });
 
+/** Roles an admin API key can hold; a key has exactly the roles listed (admin does not imply auditor). */
+export const adminRoles = ['admin', 'auditor'] as const;
+
+const adminKey = z.strictObject({
+  /** Who holds the key: recorded in audit events (`revoked_by`), never the key itself. */
+  name: z.string().regex(/^[a-z][a-z0-9_.-]*$/),
+  /** The key, by reference; at least 32 characters (checked when it is read at start). */
+  secret: secretRef,
+  roles: z.array(z.enum(adminRoles)).min(1),
+});
+
+/** The admin API (`/_mandate/admin/…`). Absent: every admin endpoint answers 404 MANDATE_ADMIN_DISABLED. */
+const admin = z.strictObject({
+  keys: z.array(adminKey).min(1),
+});
+
 export const configSchema = z.strictObject({
   version: z.literal(1),
   gateway: z
@@ -132,7 +150,16 @@ export const configSchema = z.strictObject({
         .regex(/^[a-z][a-z0-9_]*$/)
         .default('default'),
       audit_db: z.string().default('./data/audit.db'),
+      /**
+       * `full`: every group commit is fsynced before any request in it is forwarded, so a committed
+       * decision survives power loss. `normal`: survives a crash of the gateway, not of the machine.
+       */
+      audit_durability: z.enum(['full', 'normal']).default('full'),
       policy_bundle: z.string().default('./.build/policy'),
+      /** Mutable gateway state (revocations), SQLite in WAL mode; kept apart from the append-only audit file. */
+      state_db: z.string().default('./data/state.db'),
+      /** Signed checkpoints of the audit chain (audit-checkpoint-schema.ts). */
+      audit_checkpoint: auditCheckpointSchema,
       tokens: z
         .strictObject({
           /** Longest exp - iat accepted: delegation tokens are short-lived. */
@@ -159,7 +186,10 @@ export const configSchema = z.strictObject({
       port: 8080,
       default_policy: 'default',
       audit_db: './data/audit.db',
+      audit_durability: 'full',
       policy_bundle: './.build/policy',
+      state_db: './data/state.db',
+      audit_checkpoint: auditCheckpointDefaults,
       tokens: {
         max_lifetime_seconds: 3_600,
         clock_skew_seconds: 30,
@@ -177,9 +207,17 @@ export const configSchema = z.strictObject({
       issuer: z.string().default('https://mandate.dev.local'),
     })
     .optional(),
+  admin: admin.optional(),
   issuers: z.array(issuer).min(1),
   backends: z.array(backend).min(1),
   routes: z.array(route).min(1),
+  // Token service (issue #3; gateway/token-service/, sections defined in token-service-schema.ts).
+  /** Mandate issues delegation tokens at POST /oauth2/token. Absent: the endpoint answers 404. */
+  token_service: tokenServiceSchema.optional(),
+  /** Corporate identity providers whose user tokens are accepted as `subject_token`. */
+  identity_providers: z.array(identityProviderSchema).default([]),
+  /** Registered agents: their keys and the most they may ever be granted. */
+  agents: z.array(agentSchema).default([]),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -187,3 +225,5 @@ export type IssuerConfig = z.infer<typeof issuer>;
 export type BackendConfig = z.infer<typeof backend>;
 export type RouteConfig = z.infer<typeof route>;
 export type CredentialConfig = z.infer<typeof credential>;
+export type AdminConfig = z.infer<typeof admin>;
+export type AdminRole = (typeof adminRoles)[number];

@@ -77,7 +77,8 @@ export class AuditTrail {
       kind,
       time: new Date(nowMs).toISOString(),
       correlationId: this.#correlationId,
-      user: p?.user ?? null,
+      // A background agent's token (`no_user`) has no person behind it: the agent is in `agent` only.
+      user: p && !p.noUser ? p.user : null,
       agent: p?.agent.sub ?? null,
       actorChain: p?.chain ?? null,
       jti: p?.jti ?? null,

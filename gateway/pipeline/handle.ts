@@ -4,6 +4,7 @@ import type { Context, Span } from '@opentelemetry/api';
 import type { MandateError } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
 import { asMandateError, sendProblem, writeProblem } from '../problem.ts';
+import { assertNotRevoked } from '../revocation/assert-not-revoked.ts';
 import { log } from '../telemetry/log.ts';
 import { continueOrStartTrace, type TraceContext, traceparentFor } from '../telemetry/trace-context.ts';
 import { inStage, startRequestSpan, upstreamSpanId } from '../telemetry/tracing.ts';
@@ -110,6 +111,9 @@ async function admit(
   // 1. Who: a verified delegation token. Its audience is checked once the backend is known.
   const principal = await inStage(ctx, 'mandate.authenticate', () => gw.authenticator.authenticate(req));
   trail.principal = principal;
+  // 1b. Still valid: not revoked by jti, user, task or agent. After the token cache, on every call, so
+  //     a revocation takes effect on the very next request even for a token verified a moment ago.
+  assertNotRevoked(gw.revocations, principal);
 
   // 2. What: the business action and resource, from the canonical path (the path audited and forwarded).
   const match = inStage(ctx, 'mandate.resolve', () => gw.routes.resolve(req.method ?? '', req.url ?? ''));

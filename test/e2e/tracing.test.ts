@@ -42,6 +42,10 @@ describe('tracing: one request span per call, continuing the caller trace, one c
     backends = [procurement, crm];
     const raw = parse(readFileSync(join(ROOT, 'routes.yaml'), 'utf8'));
     delete raw.dev;
+    // The token service's demo sections point at ./data files this test does not create.
+    delete raw.token_service;
+    delete raw.identity_providers;
+    delete raw.agents;
     raw.gateway.audit_db = join(dir, 'audit.db');
     raw.gateway.policy_bundle = join(ROOT, '.build/policy');
     raw.issuers = [{ issuer: ISSUER, jwks: { url: keys.url }, algorithms: ['ES256'], user_claims: ['roles'] }];

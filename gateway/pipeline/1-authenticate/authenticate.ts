@@ -12,6 +12,11 @@ import { type TrustedIssuer, type Verifier, verifyToken } from './verify-token.t
 export interface AuthenticatorOptions {
   /** Clock in milliseconds since the epoch; defaults to `Date.now`. Tests inject one. */
   readonly now?: () => number;
+  /**
+   * Mandate's own token service as an issuer (no `issuers:` entry needed), its keys in-process:
+   * tokens it issued verify without an HTTP round trip to itself.
+   */
+  readonly ownIssuer?: TrustedIssuer | undefined;
 }
 
 /**
@@ -49,7 +54,8 @@ export class Authenticator {
     config.issuers.forEach((issuer, i) => {
       issuers.set(issuer.issuer, { config: issuer, keys: (loaded[i] as PromiseFulfilledResult<KeySet>).value });
     });
-    const algorithms = new Set<string>(config.issuers.flatMap((issuer) => issuer.algorithms));
+    if (options.ownIssuer) issuers.set(options.ownIssuer.config.issuer, options.ownIssuer);
+    const algorithms = new Set<string>([...issuers.values()].flatMap((issuer) => issuer.config.algorithms));
     return new Authenticator({ issuers, algorithms, limits: tokens, now }, cache, tokens.max_bytes);
   }
 

@@ -58,6 +58,7 @@ export function toPrincipal(
       issuer.user_claims.filter((c) => Object.hasOwn(claims, c)).map((c) => [c, claims[c]]),
     ),
     tokenHash,
+    ...(claims.no_user === true ? { noUser: true as const } : {}),
   });
 }
 

@@ -34,4 +34,9 @@ export interface Principal {
   readonly attributes: Readonly<Record<string, unknown>>;
   /** Hex SHA-256 of the compact token: lets auditors correlate without storing the token. */
   readonly tokenHash: string;
+  /**
+   * The token's `no_user` claim is true: a background agent's token, no natural person involved.
+   * `user` then holds the agent's id (the token's `sub`); audit rows and the policy input show no user.
+   */
+  readonly noUser?: true;
 }

@@ -15,6 +15,13 @@ export interface PolicyEngine {
    * `{allow: boolean, reasons: string[]}` throws MANDATE_AUTHZ_POLICY_ERROR: the error denies.
    */
   evaluate(input: PolicyInput): Decision;
+  /**
+   * Evaluates another entrypoint compiled into the same bundle (e.g. `mandate/exchange/decision`, the
+   * token service) and returns its one result, unvalidated: the caller owns that entrypoint's
+   * contract. Throws MANDATE_AUTHZ_POLICY_ERROR when the bundle lacks the entrypoint, the evaluation
+   * fails, or there is not exactly one result.
+   */
+  evaluateEntrypoint(entrypoint: string, input: object): unknown;
 }
 
 /** The bundle cannot be loaded, so the gateway must not start. */
@@ -89,6 +96,20 @@ export async function loadPolicyEngine(bundleDir: string, clock: () => number): 
         throw new MandateError('MANDATE_AUTHZ_POLICY_ERROR', 'policy evaluation failed', { cause });
       }
       return toDecision(resultSet, revision);
+    },
+    evaluateEntrypoint(name, input) {
+      const id: unknown = policy.entrypoints[name];
+      if (typeof id !== 'number') throw policyError(`the policy bundle has no ${name} entrypoint`);
+      nowNs = undefined;
+      let resultSet: unknown;
+      try {
+        resultSet = policy.evaluate(input, id);
+      } catch (cause) {
+        throw new MandateError('MANDATE_AUTHZ_POLICY_ERROR', 'policy evaluation failed', { cause });
+      }
+      if (!Array.isArray(resultSet) || resultSet.length !== 1)
+        throw policyError('the policy returned no single result');
+      return (resultSet[0] as { result?: unknown }).result;
     },
   };
 }

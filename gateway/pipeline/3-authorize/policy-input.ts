@@ -57,7 +57,7 @@ export interface PolicyInput {
     /** The same instant, ISO 8601 UTC with milliseconds. */
     readonly iso: string;
   };
-  /** The user the agent acts for. */
+  /** The user the agent acts for; null for a background agent's token (`no_user`: no natural person). */
   readonly user: {
     /** The token's `sub`. */
     readonly id: string;
@@ -65,7 +65,7 @@ export interface PolicyInput {
     readonly issuer: string;
     /** The user claims routes.yaml allow-lists for that issuer (`issuers[].user_claims`), as signed. */
     readonly attributes: Readonly<Record<string, unknown>>;
-  };
+  } | null;
   /**
    * The current actor: the outermost `act`. RFC 8693 §4.1: the only actor to base access control
    * on; `agent_chain` beyond it is informational.
@@ -132,7 +132,7 @@ export function buildPolicyInput(principal: Principal, match: RouteMatch, method
   return {
     version: 1,
     time: { unix_ms: nowMs, iso: new Date(nowMs).toISOString() },
-    user: { id: principal.user, issuer: principal.issuer, attributes: principal.attributes },
+    user: principal.noUser ? null : { id: principal.user, issuer: principal.issuer, attributes: principal.attributes },
     agent: actor(principal.agent),
     agent_chain: principal.chain.map(actor),
     token: {

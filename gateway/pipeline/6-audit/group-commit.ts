@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { MandateError } from '../../errors.ts';
+import type { CheckpointOptions } from './checkpointer.ts';
 import type { AuditEvent } from './event.ts';
 import type { AuditStoreOptions } from './store.ts';
 
@@ -45,8 +46,10 @@ export class AuditLog {
   }
 
   /** Starts the writer thread and opens the store; throws MANDATE_AUDIT_UNAVAILABLE if it cannot. */
-  static async open(file: string, options: AuditStoreOptions = {}): Promise<AuditLog> {
-    const worker = new Worker(new URL('./writer-thread.ts', import.meta.url), { workerData: { file, options } });
+  static async open(file: string, options: AuditStoreOptions = {}, checkpoint?: CheckpointOptions): Promise<AuditLog> {
+    const worker = new Worker(new URL('./writer-thread.ts', import.meta.url), {
+      workerData: { file, options, checkpoint },
+    });
     const [first] = (await once(worker, 'message')) as [Reply];
     if (first.error) {
       await worker.terminate();

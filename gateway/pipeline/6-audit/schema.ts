@@ -1,4 +1,5 @@
 import type { AuditRow } from './row.ts';
+import { viewsSql } from './views.ts';
 
 /**
  * The `events` table, column by column, in stored order. `satisfies` keeps it in step with `AuditRow`:
@@ -61,13 +62,45 @@ BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
 
--- One index per \`mandate audit query\` filter. (resource_id, resource_type) serves both
--- --resource ID and --resource TYPE:ID.
+-- Indexes for the auditors' questions (query.ts; README "Query speed"), measured at 10 million events.
+-- Each costs every append an index entry, the random keys (txn, correlation_id, resource, user) the
+-- most (scripts/bench-audit-insert.ts). A single-column index lists a key's rows in seq order, so
+-- "the latest N of this user/agent/action" reads N rows; query.ts steers windows to the better index.
+--   (user)  agent-activity and user searches;  (agent), (action)  searches;
+--   (resource_id, resource_type, time)  resource-access: --resource ID or TYPE:ID, a window seeks on time;
+--   (txn)  task;  (correlation_id)  correlation, and the calls view pairing a decision with its outcome;
+--   (time)  time windows.
+-- The index it replaces is dropped, so an existing database does not pay for both.
+DROP INDEX IF EXISTS events_resource;
 CREATE INDEX IF NOT EXISTS events_user ON events (user);
 CREATE INDEX IF NOT EXISTS events_agent ON events (agent);
 CREATE INDEX IF NOT EXISTS events_action ON events (action);
-CREATE INDEX IF NOT EXISTS events_resource ON events (resource_id, resource_type);
+CREATE INDEX IF NOT EXISTS events_resource_time ON events (resource_id, resource_type, time);
 CREATE INDEX IF NOT EXISTS events_txn ON events (txn);
 CREATE INDEX IF NOT EXISTS events_correlation_id ON events (correlation_id);
 CREATE INDEX IF NOT EXISTS events_time ON events (time);
+
+-- Auditors' views (views.ts): readable columns over events, outside the chain, recreated on open.
+${viewsSql}
+-- Signed checkpoints (checkpoint.ts): append-only like events. The copy that matters for truncation
+-- is the one appended to the external checkpoint file; this one travels with the database.
+CREATE TABLE IF NOT EXISTS checkpoints (
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  time TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  signature TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
+
+-- Where this file's chain begins (segments.ts): empty for the first file (seq 0, 64 zeros); after a
+-- rotation, the new active file's one row holds the sealed segment's last seq and hash.
+CREATE TABLE IF NOT EXISTS chain_start (seq INTEGER NOT NULL, hash TEXT NOT NULL) STRICT;
+CREATE TRIGGER IF NOT EXISTS chain_start_no_update BEFORE UPDATE ON chain_start
+BEGIN SELECT RAISE(ABORT, 'the chain start is fixed'); END;
+CREATE TRIGGER IF NOT EXISTS chain_start_no_delete BEFORE DELETE ON chain_start
+BEGIN SELECT RAISE(ABORT, 'the chain start is fixed'); END;
 `;

@@ -109,6 +109,9 @@ describe('authorize', () => {
       evaluate() {
         throw new MandateError('MANDATE_AUTHZ_POLICY_ERROR', 'the policy returned no decision');
       },
+      evaluateEntrypoint() {
+        throw new MandateError('MANDATE_AUTHZ_POLICY_ERROR', 'the policy returned no decision');
+      },
     };
     assert.throws(() => authorize(broken, alice(), contractList(), 'GET', T0_MS), {
       name: 'MandateError',

@@ -1,0 +1,45 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AdminRole } from '../config/schema.ts';
+import type { EndpointHandler } from '../endpoints.ts';
+import type { Gateway } from '../gateway.ts';
+import { AuditTrail } from '../pipeline/audit-trail.ts';
+import { asMandateError, sendProblem } from '../problem.ts';
+import { log } from '../telemetry/log.ts';
+import { continueOrStartTrace } from '../telemetry/trace-context.ts';
+import { type AdminPrincipal, authenticateAdmin } from './admin-auth.ts';
+
+/** One authenticated call to an admin or auditor endpoint. */
+export interface AdminCall {
+  readonly admin: AdminPrincipal;
+  /** W3C trace id; also `X-Mandate-Correlation-Id` and the audit rows' `correlation_id`. */
+  readonly correlationId: string;
+}
+
+export type AdminHandler = (gw: Gateway, req: IncomingMessage, res: ServerResponse, call: AdminCall) => Promise<void>;
+
+/**
+ * Wraps an admin or auditor endpoint: correlation id, `authenticateAdmin` with `role`, and for every
+ * refusal — no admin API, no or wrong key, missing role, bad request — one audit event (`denial`, or
+ * `error` for 5xx) like a refused proxy call, then `application/problem+json`. The handler answers
+ * success itself, and records its own audit events.
+ */
+export function adminEndpoint(role: AdminRole, handler: AdminHandler): EndpointHandler {
+  return async (gw, req, res) => {
+    const correlationId = continueOrStartTrace(req.headers.traceparent).traceId;
+    res.setHeader('x-mandate-correlation-id', correlationId);
+    const startedMs = gw.now();
+    try {
+      const admin = authenticateAdmin(gw, req, role);
+      await handler(gw, req, res, { admin, correlationId });
+    } catch (e) {
+      const error = asMandateError(e);
+      try {
+        await new AuditTrail(gw.audit, req, correlationId, startedMs).recordRefusal(gw.now(), error);
+      } catch (auditError) {
+        // The caller still learns why it was refused; operators learn the store is down (/readyz too).
+        log.error({ correlationId, code: asMandateError(auditError).code }, 'admin refusal not audited');
+      }
+      sendProblem(res, error, correlationId);
+    }
+  };
+}

@@ -1,0 +1,58 @@
+import Database from 'better-sqlite3';
+import { columnNames } from './schema.ts';
+
+/** Which rows to export. The result is always one contiguous stretch of seqs, so it re-verifies. */
+export interface ExportRange {
+  /** First seq (inclusive). */
+  readonly fromSeq?: number;
+  /** From the first event whose time is ≥ this ISO 8601 instant. */
+  readonly since?: string;
+  /** Up to the last event whose time is < this instant. */
+  readonly until?: string;
+}
+
+/**
+ * The rows of `file` as JSON Lines, in seq order: each line one JSON object with every column of
+ * `events` exactly as stored (JSON columns stay JSON text, as hashed) including `prev_hash` and
+ * `hash`, so anyone can re-verify the chain without Mandate (README "Export"). Time bounds are turned
+ * into a seq range (events are committed in seq order, not strictly in time order, and a gap would
+ * break the chain), so the export holds every event from the first at/after `since` to the last
+ * before `until`. Yields chunks of lines, for a writer that respects backpressure.
+ */
+export function* exportEvents(file: string, range: ExportRange = {}): Generator<string> {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const first = Math.max(
+      range.fromSeq ?? 1,
+      range.since === undefined
+        ? 1
+        : (seqAt(db, 'SELECT min(seq) FROM events WHERE time >= ?', range.since) ?? Infinity),
+    );
+    const last =
+      range.until === undefined
+        ? Number.MAX_SAFE_INTEGER
+        : (seqAt(db, 'SELECT max(seq) FROM events WHERE time < ?', range.until) ?? 0);
+    if (first > last) return;
+    const rows = db
+      .prepare(`SELECT ${columnNames.join(', ')} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq`)
+      .raw()
+      .iterate(first, last) as IterableIterator<unknown[]>;
+    let chunk = '';
+    for (const row of rows) {
+      const line: Record<string, unknown> = {};
+      for (let i = 0; i < columnNames.length; i++) line[columnNames[i]!] = row[i];
+      chunk += `${JSON.stringify(line)}\n`;
+      if (chunk.length > 1 << 20) {
+        yield chunk;
+        chunk = '';
+      }
+    }
+    if (chunk !== '') yield chunk;
+  } finally {
+    db.close();
+  }
+}
+
+function seqAt(db: Database.Database, sql: string, time: string): number | undefined {
+  return (db.prepare(sql).pluck().get(time) as number | null) ?? undefined;
+}

@@ -1,0 +1,82 @@
+/**
+ * Read-only views over `events` with readable columns, for auditors working with `sqlite3` directly
+ * and for the named questions of `mandate audit query` (questions.ts) — one definition for both.
+ *
+ * Views hold no data, so they are outside the hash chain: dropping or editing one changes no event,
+ * and `verify` never reads them. They are dropped and recreated on every open (in one transaction),
+ * so a database written by an older release gets the current definitions.
+ *
+ * Every view keeps `seq` (the chain position; order by it) and the base columns it filters on under
+ * their own names, so SQLite pushes a WHERE on them down into the view and uses the indexes.
+ */
+
+/** The readable one-line summary of an event, shared by `task_timeline` and the auditor page. */
+const step = `CASE kind
+    WHEN 'token_issued' THEN 'token issued to ' || coalesce(agent, '?')
+    WHEN 'token_refused' THEN 'token refused' || coalesce(': ' || reason, '')
+    WHEN 'decision' THEN 'allowed ' || coalesce(action, method || ' ' || path)
+    WHEN 'outcome' THEN 'backend answered ' || coalesce(status, '-') || coalesce(' (' || reason || ')', '')
+    WHEN 'denial' THEN 'refused ' || coalesce(action, method || ' ' || path) || coalesce(': ' || reason, '')
+    WHEN 'error' THEN 'failed ' || coalesce(action, method || ' ' || path) || coalesce(': ' || reason, '')
+    WHEN 'revocation' THEN 'revocation'
+    ELSE kind
+  END`;
+
+/** `type:id`, or the id alone when the route names no type. */
+const resource = (t: string) =>
+  `CASE WHEN ${t}resource_id IS NULL THEN NULL ELSE coalesce(${t}resource_type || ':', '') || ${t}resource_id END`;
+
+export const viewsSql = `
+-- A savepoint, not BEGIN: it also nests inside a caller's transaction.
+SAVEPOINT audit_views;
+
+-- calls: one row per proxy call. An allowed call is its decision event joined with its outcome event
+-- (the first outcome after it with the same correlation id, method and path: an agent may continue one
+-- trace over several calls); outcome_seq is null when no outcome was written (gateway crash). A refused
+-- call is its single denial or error event.
+DROP VIEW IF EXISTS calls;
+CREATE VIEW calls AS
+SELECT d.seq, d.time, o.time AS finished, d.correlation_id, d.user, d.agent, d.actor_chain, d.txn, d.intent,
+  d.action, d.resource_type, d.resource_id, ${resource('d.')} AS resource, d.method, d.path, d.backend,
+  d.decision, o.status, o.reason, d.policy_reasons, d.policy_revision, d.credential,
+  o.duration_ms, o.bytes_in, o.bytes_out, o.seq AS outcome_seq
+FROM events AS d
+LEFT JOIN events AS o ON o.seq = (
+  SELECT min(x.seq) FROM events AS x
+  WHERE x.correlation_id = d.correlation_id AND x.seq > d.seq AND x.kind = 'outcome'
+    AND x.method = d.method AND x.path = d.path)
+WHERE d.kind = 'decision'
+UNION ALL
+SELECT seq, time, time, correlation_id, user, agent, actor_chain, txn, intent,
+  action, resource_type, resource_id, ${resource('')}, method, path, backend,
+  decision, status, reason, policy_reasons, policy_revision, credential,
+  duration_ms, bytes_in, bytes_out, NULL
+FROM events
+WHERE kind IN ('denial', 'error');
+
+-- refusals: every refused or failed request, proxy or token service, with why.
+DROP VIEW IF EXISTS refusals;
+CREATE VIEW refusals AS
+SELECT seq, time, kind, correlation_id, user, agent, txn, intent, action, resource_type, resource_id,
+  ${resource('')} AS resource, method, path, status, reason, policy_reasons, policy_revision, detail
+FROM events
+WHERE kind IN ('denial', 'error', 'token_refused');
+
+-- token_events: tokens Mandate issued or refused (detail: requested vs granted scope and details).
+DROP VIEW IF EXISTS token_events;
+CREATE VIEW token_events AS
+SELECT seq, time, kind, correlation_id, user, agent, actor_chain, txn, jti, intent, authorization_details,
+  status, reason, detail
+FROM events
+WHERE kind IN ('token_issued', 'token_refused');
+
+-- task_timeline: every event of a task (txn) with a one-line summary; ORDER BY seq for the story.
+DROP VIEW IF EXISTS task_timeline;
+CREATE VIEW task_timeline AS
+SELECT txn, seq, time, kind, ${step} AS step, user, agent, action, resource_type, resource_id,
+  ${resource('')} AS resource, decision, status, reason, intent, correlation_id
+FROM events
+WHERE txn IS NOT NULL;
+
+RELEASE audit_views;
+`;

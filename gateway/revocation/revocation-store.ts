@@ -1,0 +1,107 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Revocation, RevocationRequest, RevocationTarget } from './revocation.ts';
+
+/**
+ * Revocations in the state database (`gateway.state_db`, SQLite, WAL), table `revocations`, one row
+ * per revocation, never updated or deleted by Mandate. Kept out of the audit file, which is
+ * append-only and hash-chained for events; each revocation is also an audit event there.
+ * Several processes may write it (the gateway, `mandate revoke`): SQLite serialises the writers.
+ */
+export class RevocationStore {
+  readonly #db: Database.Database;
+  readonly #insert: Database.Statement<[string, string, string, number, string, string]>;
+  readonly #since: Database.Statement<[number], RevocationRow>;
+  readonly #newestFirst: Database.Statement<[number], RevocationRow>;
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+    this.#insert = db.prepare(
+      'INSERT INTO revocations (target, value, revoked_at, revoked_at_ms, revoked_by, reason) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.#since = db.prepare('SELECT * FROM revocations WHERE id > ? ORDER BY id');
+    this.#newestFirst = db.prepare('SELECT * FROM revocations ORDER BY id DESC LIMIT ?');
+  }
+
+  /** Opens (creating if needed) the database, its folder and its table. Throws if it cannot. */
+  static open(file: string, options: { busyTimeoutMs?: number } = {}): RevocationStore {
+    mkdirSync(dirname(resolve(file)), { recursive: true });
+    const db = new Database(file, { timeout: options.busyTimeoutMs ?? 2000 });
+    try {
+      db.pragma('journal_mode = WAL');
+      // A revocation is answered only after its commit, and a lost one would let a token back in:
+      // FULL syncs every commit. Revocations are rare; this costs nothing on the request path.
+      db.pragma('synchronous = FULL');
+      db.exec(schemaSql);
+      return new RevocationStore(db);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  /** Stores a revocation (committed when this returns) and returns it with its id. */
+  insert(request: RevocationRequest, revokedBy: string, revokedAtMs: number): Revocation {
+    const revokedAt = new Date(revokedAtMs).toISOString();
+    const { lastInsertRowid } = this.#insert.run(
+      request.target,
+      request.value,
+      revokedAt,
+      revokedAtMs,
+      revokedBy,
+      request.reason,
+    );
+    return { ...request, id: Number(lastInsertRowid), revokedAtMs, revokedBy };
+  }
+
+  /** Revocations with an id above `id`, oldest first: what another process added since the last read. */
+  since(id: number): Revocation[] {
+    return this.#since.all(id).map(fromRow);
+  }
+
+  newestFirst(limit: number): Revocation[] {
+    return this.#newestFirst.all(limit).map(fromRow);
+  }
+
+  /** Changes when another connection commits to the file (SQLite `PRAGMA data_version`). */
+  dataVersion(): number {
+    return this.#db.pragma('data_version', { simple: true }) as number;
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
+
+interface RevocationRow {
+  id: number;
+  target: RevocationTarget;
+  value: string;
+  revoked_at: string;
+  revoked_at_ms: number;
+  revoked_by: string;
+  reason: string;
+}
+
+const fromRow = (row: RevocationRow): Revocation => ({
+  id: row.id,
+  target: row.target,
+  value: row.value,
+  reason: row.reason,
+  revokedAtMs: row.revoked_at_ms,
+  revokedBy: row.revoked_by,
+});
+
+// STRICT and CHECK: a row the index could not interpret is refused at insert, not skipped at load.
+const schemaSql = `
+CREATE TABLE IF NOT EXISTS revocations (
+  id INTEGER PRIMARY KEY,
+  target TEXT NOT NULL CHECK (target IN ('user', 'txn', 'agent', 'jti')),
+  value TEXT NOT NULL,
+  revoked_at TEXT NOT NULL,
+  revoked_at_ms INTEGER NOT NULL,
+  revoked_by TEXT NOT NULL,
+  reason TEXT NOT NULL
+) STRICT;
+`;
