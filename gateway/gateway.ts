@@ -52,48 +52,67 @@ export interface GatewayOptions {
 
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const now = options.now ?? Date.now;
-  const credentials = new Map(config.backends.map((b) => [b.name, loadServiceCredential(b)] as const));
-  const adminKeys = AdminKeyring.load(config.admin);
-  const revocations = Revocations.open(config.gateway.state_db, {
-    now,
-    ...(options.revocationPollMs === undefined ? {} : { pollMs: options.revocationPollMs }),
-  });
-  const routes = compileRouteTable(config);
-  const policy = await loadPolicyEngine(config.gateway.policy_bundle, now);
-  const audit = await AuditLog.open(
-    options.auditDb ?? config.gateway.audit_db,
-    {
-      durability: config.gateway.audit_durability,
-      ...(options.auditBusyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.auditBusyTimeoutMs }),
-    },
-    auditCheckpointOptions(config),
-  );
-  // Before the authenticator: the proxy trusts Mandate's own issuer with the token service's keys.
-  const tokenService = await createTokenService(config, now);
-  const authenticator = await Authenticator.create(config, { now, ownIssuer: tokenService?.ownIssuer });
-  const pools = new UpstreamPools(config.backends);
-  const tunnels = new OpenTunnels();
-  return {
-    config,
-    authenticator,
-    routes,
-    policy,
-    credentials,
-    pools,
-    tunnels,
-    audit,
-    now,
-    adminKeys,
-    revocations,
-    tokenService,
-    async close() {
-      // Before the audit log closes: each tunnel's outcome event is written as it closes.
-      await tunnels.closeAll();
-      authenticator.close();
-      tokenService?.close();
-      await pools.close();
-      await audit.close();
-      revocations.close();
-    },
-  };
+  // What start-up has opened so far (threads, timers, sockets), closed in reverse if a later step
+  // fails: a gateway that cannot start must not leave a process that never exits.
+  const opened: (() => unknown)[] = [];
+  try {
+    const credentials = new Map(config.backends.map((b) => [b.name, loadServiceCredential(b)] as const));
+    const adminKeys = AdminKeyring.load(config.admin);
+    const revocations = Revocations.open(config.gateway.state_db, {
+      now,
+      tokenLimits: config.gateway.tokens,
+      ...(options.revocationPollMs === undefined ? {} : { pollMs: options.revocationPollMs }),
+    });
+    opened.push(() => revocations.close());
+    const routes = compileRouteTable(config);
+    const policy = await loadPolicyEngine(config.gateway.policy_bundle, now);
+    const audit = await AuditLog.open(
+      options.auditDb ?? config.gateway.audit_db,
+      {
+        durability: config.gateway.audit_durability,
+        ...(options.auditBusyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.auditBusyTimeoutMs }),
+      },
+      auditCheckpointOptions(config),
+    );
+    opened.push(() => audit.close());
+    // Before the authenticator: the proxy trusts Mandate's own issuer with the token service's keys.
+    const tokenService = await createTokenService(config, now);
+    opened.push(() => tokenService?.close());
+    const authenticator = await Authenticator.create(config, { now, ownIssuer: tokenService?.ownIssuer });
+    opened.push(() => authenticator.close());
+    const pools = new UpstreamPools(config.backends);
+    const tunnels = new OpenTunnels();
+    return {
+      config,
+      authenticator,
+      routes,
+      policy,
+      credentials,
+      pools,
+      tunnels,
+      audit,
+      now,
+      adminKeys,
+      revocations,
+      tokenService,
+      async close() {
+        // Before the audit log closes: each tunnel's outcome event is written as it closes.
+        await tunnels.closeAll();
+        authenticator.close();
+        tokenService?.close();
+        await pools.close();
+        await audit.close();
+        revocations.close();
+      },
+    };
+  } catch (e) {
+    for (const close of opened.reverse()) {
+      try {
+        await close();
+      } catch {
+        // The start-up error is the one worth reporting.
+      }
+    }
+    throw e;
+  }
 }

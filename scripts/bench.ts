@@ -15,6 +15,7 @@ import autocannon from 'autocannon';
 import { exportJWK, generateKeyPair } from 'jose';
 import { parse, stringify } from 'yaml';
 import { mintDelegationToken } from '../gateway/dev/mint.ts';
+import { benchTokenExchange, tokenExchangeTable } from './bench/token-exchange.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
@@ -153,6 +154,11 @@ try {
       `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${((r.rps / bareRps) * 100).toFixed(0)}% | ${Math.round(r.cpuPerRequest)} |`,
     );
   }
+
+  // The token endpoint (issue #3): exchanges per second, on its own Mandate (scripts/bench/token-exchange.ts).
+  console.log(
+    tokenExchangeTable(await benchTokenExchange({ start, cpuMicros, connections: CONNECTIONS, seconds: DURATION })),
+  );
 } finally {
   await Promise.all(
     children.map((c) => {

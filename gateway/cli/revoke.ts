@@ -1,5 +1,5 @@
 /**
- * `mandate revoke --user U | --txn T | --agent A | --jti J --reason R [--config routes.yaml]`.
+ * `mandate revoke --user U | --txn T | --agent A | --jti J [--expires-at EXP] --reason R [--config routes.yaml]`.
  *
  * Writes the revocation straight into the state database (`gateway.state_db`), so it works whether or
  * not a gateway is running, and appends its `revocation` event to the audit trail (`gateway.audit_db`;
@@ -18,12 +18,18 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
 import { MandateError } from '../errors.ts';
 import { AuditStore } from '../pipeline/6-audit/store.ts';
-import { parseRevocationRequest, type RevocationRequest, revocationJson } from '../revocation/revocation.ts';
+import {
+  jtiRevocationExpiry,
+  parseRevocationRequest,
+  type RevocationRequest,
+  revocationJson,
+} from '../revocation/revocation.ts';
 import { revocationEvent } from '../revocation/revocation-event.ts';
 import { RevocationStore } from '../revocation/revocation-store.ts';
 import { newTraceId } from '../telemetry/trace-context.ts';
 
-const usage = 'usage: mandate revoke --user U | --txn T | --agent A | --jti J --reason R [--config routes.yaml]';
+const usage =
+  'usage: mandate revoke --user U | --txn T | --agent A | --jti J [--expires-at EXP] --reason R [--config routes.yaml]';
 
 const options = {
   user: { type: 'string' },
@@ -31,6 +37,7 @@ const options = {
   agent: { type: 'string' },
   jti: { type: 'string' },
   reason: { type: 'string' },
+  'expires-at': { type: 'string' },
   config: { type: 'string', default: 'routes.yaml' },
 } as const;
 
@@ -42,7 +49,14 @@ export async function run(args: string[]): Promise<number> {
     const targets = (['user', 'txn', 'agent', 'jti'] as const).filter((t) => values[t] !== undefined);
     if (targets.length !== 1) throw new Error('exactly one of --user, --txn, --agent, --jti is required');
     const target = targets[0]!;
-    request = parseRevocationRequest({ target, value: values[target], reason: values.reason });
+    const expiresAt = values['expires-at'];
+    request = parseRevocationRequest({
+      target,
+      value: values[target],
+      reason: values.reason,
+      // The revoked token's exp (--jti only): the revocation is pruned after it.
+      ...(expiresAt === undefined ? {} : { expires_at: /^\d+$/.test(expiresAt) ? Number(expiresAt) : expiresAt }),
+    });
     config = loadConfig(values.config);
   } catch (e) {
     const message = e instanceof MandateError ? (e.detail ?? e.code) : (e as Error).message;
@@ -54,7 +68,9 @@ export async function run(args: string[]): Promise<number> {
   try {
     const store = RevocationStore.open(config.gateway.state_db);
     try {
-      revocation = store.insert(request, `cli:${userInfo().username}`, Date.now());
+      const now = Date.now();
+      const expiresAtMs = jtiRevocationExpiry(request, now, config.gateway.tokens);
+      revocation = store.insert(request, `cli:${userInfo().username}`, now, expiresAtMs);
     } finally {
       store.close();
     }

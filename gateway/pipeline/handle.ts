@@ -5,6 +5,7 @@ import type { MandateError } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
 import { asMandateError, sendProblem, writeProblem } from '../problem.ts';
 import { assertNotRevoked } from '../revocation/assert-not-revoked.ts';
+import { revocationSignal } from '../revocation/revocation-signal.ts';
 import { log } from '../telemetry/log.ts';
 import { continueOrStartTrace, type TraceContext, traceparentFor } from '../telemetry/trace-context.ts';
 import { inStage, startRequestSpan, upstreamSpanId } from '../telemetry/tracing.ts';
@@ -63,8 +64,10 @@ export async function handleUpgrade(gw: Gateway, req: IncomingMessage, socket: D
     //    token would be refused after exp plus the clock leeway; so is the tunnel, then. A backend
     //    failure before its answer is answered by `tunnel` itself: http-proxy-3 closes the connection
     //    as soon as it has reported one.
+    //    Likewise once the token is revoked (by jti, user, task or agent), within the revocation poll.
     const backend = match.backend;
     const expiresMs = (principal.expiresAt + gw.config.gateway.tokens.clock_skew_seconds) * 1000;
+    const revoked = revocationSignal(gw.revocations, principal);
     const outcome = await inStage(call.ctx, 'mandate.tunnel', () =>
       tunnel(req, socket, head, {
         origin: new URL(backend.url).origin,
@@ -74,8 +77,9 @@ export async function handleUpgrade(gw: Gateway, req: IncomingMessage, socket: D
         connectTimeoutMs: backend.timeouts.connect_ms,
         handshakeTimeoutMs: backend.timeouts.headers_ms,
         lifetimeMs: expiresMs - gw.now(),
+        revoked: revoked.signal,
       }),
-    );
+    ).finally(revoked.stop);
     await recordOutcome(gw, call, outcome);
   } catch (e) {
     writeProblem(socket, await recordRefusal(gw, call, e), call.trace.traceId);
@@ -143,7 +147,7 @@ async function admit(
       credential,
       identity: match.backend.identity_headers
         ? {
-            user: principal.user,
+            user: principal.noUser ? null : principal.user,
             agent: principal.agent.sub,
             action: match.action,
             correlationId: trace.traceId,

@@ -5,7 +5,8 @@ import type { Revocation, RevocationSubject } from './revocation.ts';
  * only, O(1) per token (plus one per actor on its chain), no database read on the hot path.
  */
 export class RevocationIndex {
-  readonly #jtis = new Set<string>();
+  /** jti → when its revocation may be pruned (ms; null: never). */
+  readonly #jtis = new Map<string, number | null>();
   readonly #txns = new Set<string>();
   /** user → the latest revocation's second: tokens with `iat` at or before it are refused. */
   readonly #users = new Map<string, number>();
@@ -19,9 +20,15 @@ export class RevocationIndex {
     // since it may have been issued just before it (fail closed; the next second's tokens work).
     const cutoff = Math.floor(revocation.revokedAtMs / 1000);
     switch (revocation.target) {
-      case 'jti':
-        this.#jtis.add(revocation.value);
+      case 'jti': {
+        // Revoked twice: the later expiry (or never) wins.
+        const known = this.#jtis.get(revocation.value);
+        const expires = revocation.expiresAtMs;
+        const keep =
+          known === undefined ? expires : known === null || expires === null ? null : Math.max(known, expires);
+        this.#jtis.set(revocation.value, keep);
         break;
+      }
       case 'txn':
         this.#txns.add(revocation.value);
         break;
@@ -32,6 +39,21 @@ export class RevocationIndex {
         this.#agents.set(revocation.value, Math.max(cutoff, this.#agents.get(revocation.value) ?? cutoff));
         break;
     }
+  }
+
+  /**
+   * Forgets jti revocations that expired before `nowMs`: their tokens are refused as expired now, and
+   * without this a gateway revoking leaked tokens for months would hold every id forever. Returns how many.
+   */
+  prune(nowMs: number): number {
+    let pruned = 0;
+    for (const [jti, expires] of this.#jtis) {
+      if (expires === null || expires >= nowMs) continue;
+      this.#jtis.delete(jti);
+      pruned++;
+    }
+    this.#size -= pruned;
+    return pruned;
   }
 
   isRevoked(subject: RevocationSubject): boolean {

@@ -5,21 +5,24 @@ import type { Revocation, RevocationRequest, RevocationTarget } from './revocati
 
 /**
  * Revocations in the state database (`gateway.state_db`, SQLite, WAL), table `revocations`, one row
- * per revocation, never updated or deleted by Mandate. Kept out of the audit file, which is
+ * per revocation, never updated; only a jti revocation past its `expires_at_ms` is deleted (`prune`),
+ * its token being unacceptable by then anyway. Kept out of the audit file, which is
  * append-only and hash-chained for events; each revocation is also an audit event there.
  * Several processes may write it (the gateway, `mandate revoke`): SQLite serialises the writers.
  */
 export class RevocationStore {
   readonly #db: Database.Database;
-  readonly #insert: Database.Statement<[string, string, string, number, string, string]>;
+  readonly #insert: Database.Statement<[string, string, string, number, string, string, number | null]>;
+  readonly #prune: Database.Statement<[number]>;
   readonly #since: Database.Statement<[number], RevocationRow>;
   readonly #newestFirst: Database.Statement<[number], RevocationRow>;
 
   private constructor(db: Database.Database) {
     this.#db = db;
     this.#insert = db.prepare(
-      'INSERT INTO revocations (target, value, revoked_at, revoked_at_ms, revoked_by, reason) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO revocations (target, value, revoked_at, revoked_at_ms, revoked_by, reason, expires_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
+    this.#prune = db.prepare("DELETE FROM revocations WHERE target = 'jti' AND expires_at_ms < ?");
     this.#since = db.prepare('SELECT * FROM revocations WHERE id > ? ORDER BY id');
     this.#newestFirst = db.prepare('SELECT * FROM revocations ORDER BY id DESC LIMIT ?');
   }
@@ -34,6 +37,9 @@ export class RevocationStore {
       // FULL syncs every commit. Revocations are rare; this costs nothing on the request path.
       db.pragma('synchronous = FULL');
       db.exec(schemaSql);
+      // A state database from before jti revocations expired: its jti rows keep a null expiry (never pruned).
+      const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('revocations');
+      if (!columns.includes('expires_at_ms')) db.exec('ALTER TABLE revocations ADD COLUMN expires_at_ms INTEGER');
       return new RevocationStore(db);
     } catch (e) {
       db.close();
@@ -41,8 +47,11 @@ export class RevocationStore {
     }
   }
 
-  /** Stores a revocation (committed when this returns) and returns it with its id. */
-  insert(request: RevocationRequest, revokedBy: string, revokedAtMs: number): Revocation {
+  /**
+   * Stores a revocation (committed when this returns) and returns it with its id. `expiresAtMs`: see
+   * `jtiRevocationExpiry`; null for anything but a jti.
+   */
+  insert(request: RevocationRequest, revokedBy: string, revokedAtMs: number, expiresAtMs: number | null): Revocation {
     const revokedAt = new Date(revokedAtMs).toISOString();
     const { lastInsertRowid } = this.#insert.run(
       request.target,
@@ -51,8 +60,15 @@ export class RevocationStore {
       revokedAtMs,
       revokedBy,
       request.reason,
+      expiresAtMs,
     );
-    return { ...request, id: Number(lastInsertRowid), revokedAtMs, revokedBy };
+    const { target, value, reason } = request;
+    return { target, value, reason, id: Number(lastInsertRowid), revokedAtMs, revokedBy, expiresAtMs };
+  }
+
+  /** Deletes jti revocations that expired before `nowMs`; returns how many. */
+  prune(nowMs: number): number {
+    return this.#prune.run(nowMs).changes;
   }
 
   /** Revocations with an id above `id`, oldest first: what another process added since the last read. */
@@ -82,6 +98,7 @@ interface RevocationRow {
   revoked_at_ms: number;
   revoked_by: string;
   reason: string;
+  expires_at_ms: number | null;
 }
 
 const fromRow = (row: RevocationRow): Revocation => ({
@@ -91,6 +108,7 @@ const fromRow = (row: RevocationRow): Revocation => ({
   reason: row.reason,
   revokedAtMs: row.revoked_at_ms,
   revokedBy: row.revoked_by,
+  expiresAtMs: row.expires_at_ms,
 });
 
 // STRICT and CHECK: a row the index could not interpret is refused at insert, not skipped at load.
@@ -102,6 +120,7 @@ CREATE TABLE IF NOT EXISTS revocations (
   revoked_at TEXT NOT NULL,
   revoked_at_ms INTEGER NOT NULL,
   revoked_by TEXT NOT NULL,
-  reason TEXT NOT NULL
+  reason TEXT NOT NULL,
+  expires_at_ms INTEGER CHECK (expires_at_ms IS NULL OR target = 'jti')
 ) STRICT;
 `;

@@ -2,7 +2,9 @@ import { MandateError } from '../errors.ts';
 
 /**
  * What a revocation names. `user` (sign-out) and `agent` refuse tokens issued at or before the
- * revocation; `txn` and `jti` refuse every token carrying that task id or token id, for good.
+ * revocation; `txn` refuses every token carrying that task id, for good (none of these three is ever
+ * pruned: there is no un-revoke). `jti` refuses the one token with that id, until it would have
+ * expired anyway: then the revocation is pruned.
  */
 export const revocationTargets = ['user', 'txn', 'agent', 'jti'] as const;
 export type RevocationTarget = (typeof revocationTargets)[number];
@@ -13,6 +15,11 @@ export interface RevocationRequest {
   readonly value: string;
   /** Why: required, so the audit trail can answer it. */
   readonly reason: string;
+  /**
+   * `jti` only, optional: the revoked token's `exp` (ms), when the caller has the token. Without it the
+   * revocation lasts as long as any token the gateway accepts can live (see `jtiRevocationExpiry`).
+   */
+  readonly tokenExpiresAtMs?: number;
 }
 
 /** A revocation as stored: who revoked what, when and why. */
@@ -22,6 +29,30 @@ export interface Revocation extends RevocationRequest {
   readonly revokedAtMs: number;
   /** The admin key's name (admin API) or `cli:<os user>` (`mandate revoke`). */
   readonly revokedBy: string;
+  /** `jti` only: when the revoked token can no longer be accepted anyway, so the revocation may be pruned. Null: never. */
+  readonly expiresAtMs: number | null;
+}
+
+/** The token limits that bound a jti revocation (routes.yaml `gateway.tokens`). */
+export interface TokenLimits {
+  readonly max_lifetime_seconds: number;
+  readonly clock_skew_seconds: number;
+}
+
+/**
+ * When a jti revocation stops mattering: once the token is past `exp` plus the clock leeway, the
+ * proxy and the token endpoint refuse it as expired. Given the token's `exp`, that; given only the
+ * jti, the longest a token the gateway accepts can live (`max_lifetime_seconds`) from now — a token
+ * already in circulation expires within it. Null (never) for the other targets.
+ */
+export function jtiRevocationExpiry(
+  request: RevocationRequest,
+  revokedAtMs: number,
+  limits: TokenLimits,
+): number | null {
+  if (request.target !== 'jti') return null;
+  const expiresAtMs = request.tokenExpiresAtMs ?? revokedAtMs + limits.max_lifetime_seconds * 1000;
+  return expiresAtMs + limits.clock_skew_seconds * 1000;
 }
 
 /** The facts of a token that revocation looks at; the token endpoint builds one from its claims. */
@@ -47,17 +78,23 @@ export function parseRevocationRequest(input: unknown): RevocationRequest {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw malformed('expected a JSON object {"target", "value", "reason"}');
   }
-  const { target, value, reason, ...rest } = input as Record<string, unknown>;
+  const { target, value, reason, expires_at: expiresAt, ...rest } = input as Record<string, unknown>;
   const unknown = Object.keys(rest);
   if (unknown.length > 0) throw malformed(`unknown field(s): ${unknown.join(', ')}`);
   if (!revocationTargets.includes(target as RevocationTarget)) {
     throw malformed(`target: expected one of ${revocationTargets.join(', ')}`);
   }
-  return {
+  const request = {
     target: target as RevocationTarget,
     value: text('value', value, MAX_VALUE),
     reason: text('reason', reason, MAX_REASON),
   };
+  if (expiresAt === undefined) return request;
+  if (target !== 'jti') throw malformed("expires_at: only for target jti (the revoked token's exp)");
+  if (!Number.isSafeInteger(expiresAt) || (expiresAt as number) <= 0) {
+    throw malformed("expires_at: the revoked token's exp, in seconds since the epoch");
+  }
+  return { ...request, tokenExpiresAtMs: (expiresAt as number) * 1000 };
 }
 
 function text(field: string, value: unknown, max: number): string {
@@ -77,5 +114,7 @@ export function revocationJson(revocation: Revocation): Record<string, unknown> 
     reason: revocation.reason,
     revoked_at: new Date(revocation.revokedAtMs).toISOString(),
     revoked_by: revocation.revokedBy,
+    // jti only: when it is pruned (the token could no longer be accepted anyway).
+    expires_at: revocation.expiresAtMs === null ? null : new Date(revocation.expiresAtMs).toISOString(),
   };
 }

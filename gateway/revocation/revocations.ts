@@ -1,7 +1,18 @@
 import { log } from '../telemetry/log.ts';
-import type { Revocation, RevocationRequest, RevocationSubject } from './revocation.ts';
+import {
+  jtiRevocationExpiry,
+  type Revocation,
+  type RevocationRequest,
+  type RevocationSubject,
+  type TokenLimits,
+} from './revocation.ts';
 import { RevocationIndex } from './revocation-index.ts';
 import { RevocationStore } from './revocation-store.ts';
+
+interface Watcher {
+  readonly subject: RevocationSubject;
+  readonly onRevoked: () => void;
+}
 
 export interface RevocationsOptions {
   /** Wall clock in ms; tests inject one. */
@@ -14,6 +25,10 @@ export interface RevocationsOptions {
    * other writers (`mandate revoke`) hold the lock for one small insert.
    */
   readonly busyTimeoutMs?: number;
+  /** Bounds a jti revocation given without the token's exp (routes.yaml `gateway.tokens`). Default 3600 s + 30 s. */
+  readonly tokenLimits?: TokenLimits;
+  /** How often expired jti revocations are pruned from memory and the state database. Default 60 s. */
+  readonly pruneEveryMs?: number;
 }
 
 /**
@@ -27,15 +42,23 @@ export class Revocations {
   readonly #index = new RevocationIndex();
   readonly #now: () => number;
   readonly #timer: NodeJS.Timeout;
+  readonly #limits: TokenLimits;
+  readonly #pruneEveryMs: number;
+  #lastPruneMs = Number.NEGATIVE_INFINITY;
   #seenVersion = -1;
   /** Highest row id read from the file. Own inserts do not advance it, so another process's row with a lower id is never skipped. */
   #seenId = 0;
   #pollFailing = false;
+  /** Long-lived holders of a token (open WebSocket tunnels), told when a revocation reaches it. */
+  readonly #watchers = new Set<Watcher>();
 
   private constructor(store: RevocationStore, options: RevocationsOptions) {
     this.#store = store;
     this.#now = options.now ?? Date.now;
+    this.#limits = options.tokenLimits ?? { max_lifetime_seconds: 3600, clock_skew_seconds: 30 };
+    this.#pruneEveryMs = options.pruneEveryMs ?? 60_000;
     this.refresh();
+    this.prune();
     this.#timer = setInterval(() => this.#poll(), options.pollMs ?? 1000);
     this.#timer.unref();
   }
@@ -57,14 +80,33 @@ export class Revocations {
    * the revocation is retried — a repeated revocation is harmless.
    */
   revoke(request: RevocationRequest, revokedBy: string): { revocation: Revocation; persisted: boolean } {
-    const revocation = { ...request, id: 0, revokedAtMs: this.#now(), revokedBy };
+    const revokedAtMs = this.#now();
+    const expiresAtMs = jtiRevocationExpiry(request, revokedAtMs, this.#limits);
+    const { target, value, reason } = request;
+    const revocation = { target, value, reason, id: 0, revokedAtMs, revokedBy, expiresAtMs };
     this.#index.add(revocation);
+    this.#notifyWatchers();
     try {
-      return { revocation: this.#store.insert(request, revokedBy, revocation.revokedAtMs), persisted: true };
+      return { revocation: this.#store.insert(request, revokedBy, revokedAtMs, expiresAtMs), persisted: true };
     } catch (err) {
       log.error({ err }, 'revocation not stored in the state database; in effect in this process only');
       return { revocation, persisted: false };
     }
+  }
+
+  /**
+   * Calls `onRevoked` once, when a revocation that applies to `subject` is in force — at once if one
+   * already is. A revocation made here reaches it before `revoke` returns; one made by another process,
+   * within `pollMs`. Returns the function that stops watching.
+   */
+  watch(subject: RevocationSubject, onRevoked: () => void): () => void {
+    const watcher = { subject, onRevoked };
+    if (this.#index.isRevoked(subject)) {
+      onRevoked();
+      return () => {};
+    }
+    this.#watchers.add(watcher);
+    return () => this.#watchers.delete(watcher);
   }
 
   /** Stored revocations, newest first. */
@@ -76,11 +118,33 @@ export class Revocations {
   refresh(): void {
     const version = this.#store.dataVersion();
     if (version === this.#seenVersion) return;
+    let added = false;
     for (const revocation of this.#store.since(this.#seenId)) {
       this.#index.add(revocation);
       this.#seenId = revocation.id;
+      added = true;
     }
     this.#seenVersion = version;
+    if (added) this.#notifyWatchers();
+  }
+
+  /**
+   * Drops jti revocations whose tokens have expired, from memory and from the state database (logged
+   * with the count). A database that refuses the delete is tried again at the next prune.
+   */
+  prune(): void {
+    const nowMs = this.#now();
+    this.#lastPruneMs = nowMs;
+    const fromIndex = this.#index.prune(nowMs);
+    let fromStore = 0;
+    try {
+      fromStore = this.#store.prune(nowMs);
+    } catch (err) {
+      log.error({ err }, 'cannot prune expired jti revocations from the state database; retried later');
+    }
+    if (fromIndex + fromStore > 0) {
+      log.info({ fromIndex, fromStore }, 'expired jti revocations pruned (their tokens have expired)');
+    }
   }
 
   close(): void {
@@ -88,9 +152,22 @@ export class Revocations {
     this.#store.close();
   }
 
+  #notifyWatchers(): void {
+    for (const watcher of this.#watchers) {
+      if (!this.#index.isRevoked(watcher.subject)) continue;
+      this.#watchers.delete(watcher);
+      try {
+        watcher.onRevoked();
+      } catch (err) {
+        log.error({ err }, 'revocation watcher failed');
+      }
+    }
+  }
+
   #poll(): void {
     try {
       this.refresh();
+      if (this.#now() - this.#lastPruneMs >= this.#pruneEveryMs) this.prune();
       if (this.#pollFailing) log.info('state database readable again; revocations up to date');
       this.#pollFailing = false;
     } catch (err) {

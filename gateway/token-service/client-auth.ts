@@ -56,7 +56,13 @@ export async function authenticateClient(
   const { jti, exp } = claims as { jti?: unknown; exp: number };
   if (typeof jti !== 'string' || jti === '') throw new OAuthError('invalid_client', 'client_assertion.jti_missing');
   const nowSeconds = ctx.nowMs / 1000;
-  for (const [seen, until] of ctx.seenAssertions) if (until < nowSeconds) ctx.seenAssertions.delete(seen);
+  // Oldest first (insertion order), stopping at the first still-live one: O(1) per request on
+  // average. An entry kept a little past its expiry (inserted before one that lives longer) costs
+  // memory only; an expired assertion is refused by its `exp` anyway.
+  for (const [seen, until] of ctx.seenAssertions) {
+    if (until >= nowSeconds) break;
+    ctx.seenAssertions.delete(seen);
+  }
   const key = `${agent.config.id}\n${jti}`;
   if (ctx.seenAssertions.has(key)) throw new OAuthError('invalid_client', 'client_assertion.replayed');
   ctx.seenAssertions.set(key, exp + ctx.clockSkewSeconds);

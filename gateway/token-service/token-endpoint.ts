@@ -34,6 +34,8 @@ export async function tokenEndpoint(gw: Gateway, req: IncomingMessage, res: Serv
     return;
   }
   const facts = emptyFacts(randomBytes(16).toString('hex'), gw.now());
+  // As on the proxy path: the id an agent reports is the one on the audit event.
+  res.setHeader('x-mandate-correlation-id', facts.correlationId);
   try {
     const issued = await exchange(gw, ts, req, facts);
     try {

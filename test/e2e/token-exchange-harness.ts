@@ -19,14 +19,22 @@ export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token'
 export const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
 export const JWT_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
 
-const ROLES: Record<string, string[]> = { alice: ['procurement'], bob: ['support'] };
+// carol has alice's role: tests that sign a user out use her, so alice's tokens stay usable.
+const ROLES: Record<string, string[]> = { alice: ['procurement'], bob: ['support'], carol: ['procurement'] };
 
 /** A real OpenID Provider (node-oidc-provider) on 127.0.0.1: the corporate IdP of alice and bob. */
 export interface Idp {
   readonly issuer: string;
-  accessToken(user: string, extra?: { mayAct?: Record<string, string>; ttlSeconds?: number }): Promise<string>;
+  accessToken(user: string, extra?: AccessTokenOptions): Promise<string>;
   idToken(user: string): Promise<string>;
   close(): void;
+}
+
+export interface AccessTokenOptions {
+  readonly mayAct?: Record<string, string>;
+  readonly ttlSeconds?: number;
+  /** Another `aud` than Mandate's (a token the IdP issued for some other resource server). */
+  readonly audience?: string;
 }
 
 export async function startIdp(): Promise<Idp> {
@@ -42,7 +50,7 @@ export async function startIdp(): Promise<Idp> {
     accessTokenFormat: 'jwt' as const,
     jwt: { sign: { alg: 'ES256' as const } },
   };
-  let pending: { mayAct?: Record<string, string>; ttlSeconds?: number } = {};
+  let pending: AccessTokenOptions = {};
   const provider = new Provider(issuer, {
     jwks: { keys: [signing] },
     clients: [
@@ -80,7 +88,7 @@ export async function startIdp(): Promise<Idp> {
           accountId: user,
           client: portal,
           scope: 'openid',
-          resourceServer,
+          resourceServer: extra.audience ? { ...resourceServer, audience: extra.audience } : resourceServer,
         } as never);
         return await at.save();
       } finally {
@@ -116,14 +124,17 @@ export async function createAgent(dir: string, id: string): Promise<Agent> {
 }
 
 /** The agent's own JWT, its `actor_token` (RFC 8693 §2.1). */
-export function actorToken(agent: Agent, claims: { sub?: string; ttlSeconds?: number } = {}): Promise<string> {
+export function actorToken(
+  agent: Agent,
+  claims: { sub?: string; ttlSeconds?: number; issuedAt?: number; expiresAt?: number } = {},
+): Promise<string> {
   return new SignJWT({})
     .setProtectedHeader({ alg: 'ES256', kid: agent.kid, typ: 'JWT' })
     .setIssuer(agent.id)
     .setSubject(claims.sub ?? agent.id)
     .setAudience(MANDATE_ISSUER)
-    .setIssuedAt()
-    .setExpirationTime(`${claims.ttlSeconds ?? 120}s`)
+    .setIssuedAt(claims.issuedAt)
+    .setExpirationTime(claims.expiresAt ?? `${claims.ttlSeconds ?? 120}s`)
     .setJti(crypto.randomUUID())
     .sign(agent.key);
 }
@@ -139,7 +150,9 @@ export interface TokenStack {
   stop(): Promise<void>;
 }
 
-export async function startTokenStack(options: { editConfig?: StackOptions['editConfig'] } = {}): Promise<TokenStack> {
+export async function startTokenStack(
+  options: { editConfig?: StackOptions['editConfig']; env?: StackOptions['env'] } = {},
+): Promise<TokenStack> {
   const dir = mkdtempSync(join(tmpdir(), 'mandate-tx-'));
   const idp = await startIdp();
   const agents = {
@@ -151,6 +164,7 @@ export async function startTokenStack(options: { editConfig?: StackOptions['edit
   };
   const procurementDetails = [{ type: 'procurement_contract', actions: ['read', 'cancel'] }];
   const stack = await startStack({
+    ...(options.env ? { env: options.env } : {}),
     editConfig(config) {
       // No leeway, so a test can watch a short-lived IdP token expire.
       config.gateway.tokens.clock_skew_seconds = 0;

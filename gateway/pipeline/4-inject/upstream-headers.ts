@@ -36,7 +36,8 @@ const GATEWAY_CONTROLLED =
 
 /** Who the backend is told it is serving, for backends that can use it (identity_headers: true). */
 export interface IdentityHeaders {
-  readonly user: string;
+  /** The user the agent acts for; null for a background agent's token (`no_user`: no natural person). */
+  readonly user: string | null;
   readonly agent: string;
   readonly action: string;
   readonly correlationId: string;
@@ -86,7 +87,11 @@ export function buildUpstreamHeaders(input: UpstreamHeaderInput): Record<string,
   if (input.identity) {
     const id = input.identity;
     // Token claims are attacker-influenced strings: percent-encode so no value can break a header line.
-    out['x-mandate-user'] = encodeURIComponent(id.user);
+    // A background agent must never look like a user upstream: no X-Mandate-User at all (not the
+    // agent's id, which is its token's `sub`), and X-Mandate-Principal says which of the two it is, so
+    // a backend can require `user` where only a person's request may act.
+    out['x-mandate-principal'] = id.user === null ? 'agent' : 'user';
+    if (id.user !== null) out['x-mandate-user'] = encodeURIComponent(id.user);
     out['x-mandate-agent'] = encodeURIComponent(id.agent);
     out['x-mandate-action'] = id.action;
     out['x-mandate-correlation-id'] = id.correlationId;

@@ -20,6 +20,8 @@ export interface TunnelTarget {
   readonly handshakeTimeoutMs: number;
   /** How long the tunnel may stay open: until the token that opened it would be refused. */
   readonly lifetimeMs: number;
+  /** Aborted when the token that opened the tunnel is revoked; its reason (a MandateError) is the failure. */
+  readonly revoked: AbortSignal;
 }
 
 const HANDSHAKE_TIMEOUT = 'MANDATE_HANDSHAKE_TIMEOUT';
@@ -66,8 +68,16 @@ export function tunnel(
       fail(new MandateError('MANDATE_AUTHN_TOKEN_EXPIRED', 'the tunnel closed when its token expired'));
       socket.destroy();
     }, target.lifetimeMs);
+    // Nor its token's revocation: the same cut, the revocation as the reason.
+    const cutOnRevocation = () => {
+      fail(target.revoked.reason as MandateError);
+      socket.destroy();
+    };
+    if (target.revoked.aborted) cutOnRevocation();
+    else target.revoked.addEventListener('abort', cutOnRevocation, { once: true });
     socket.once('close', () => {
       clearTimeout(lifetime);
+      target.revoked.removeEventListener('abort', cutOnRevocation);
       clearTimeout(handshakeTimer);
       if (!responseStarted) handshake?.destroy();
       resolve({ status, bytesIn, bytesOut, failure, responseStarted });

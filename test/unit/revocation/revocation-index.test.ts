@@ -12,6 +12,7 @@ const revoked = (target: Revocation['target'], value: string, revokedAtMs = T * 
   reason: 'test',
   revokedAtMs,
   revokedBy: 'ops',
+  expiresAtMs: null,
 });
 
 test('an empty index revokes nothing', () => {

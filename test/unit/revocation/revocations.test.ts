@@ -27,6 +27,8 @@ test('a revocation is in effect when revoke returns, stored with who, when and w
         reason: 'leaked',
         revokedAtMs: T * 1000 + 250,
         revokedBy: 'ops',
+        // No token given: the longest a token can live (default 3600 s) plus the leeway (30 s).
+        expiresAtMs: T * 1000 + 250 + 3_630_000,
       },
     ]);
   } finally {
@@ -57,7 +59,7 @@ test("another process's revocation is picked up within the poll interval", async
   const cli = RevocationStore.open(file);
   try {
     gateway.revoke({ target: 'jti', value: 'own', reason: 'r' }, 'ops');
-    cli.insert({ target: 'agent', value: 'hr-agent', reason: 'compromised' }, 'cli:root', T * 1000);
+    cli.insert({ target: 'agent', value: 'hr-agent', reason: 'compromised' }, 'cli:root', T * 1000, null);
     assert.equal(gateway.isRevoked(token({ jti: 'other' })), false, 'not before the poll');
     for (let i = 0; i < 40 && !gateway.isRevoked(token({ jti: 'other' })); i++) await sleep(25);
     assert.equal(gateway.isRevoked(token({ jti: 'other' })), true);
