@@ -8,6 +8,7 @@ import { OpenTunnels } from './pipeline/5-forward/open-tunnels.ts';
 import { UpstreamPools } from './pipeline/5-forward/pools.ts';
 import { auditCheckpointOptions } from './pipeline/6-audit/checkpoint-config.ts';
 import { AuditLog } from './pipeline/6-audit/group-commit.ts';
+import { auditSegmentOptions } from './pipeline/6-audit/segment-config.ts';
 import { Revocations } from './revocation/revocations.ts';
 import { createTokenService, type TokenService } from './token-service/token-service.ts';
 
@@ -73,6 +74,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         ...(options.auditBusyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.auditBusyTimeoutMs }),
       },
       auditCheckpointOptions(config),
+      auditSegmentOptions(config),
     );
     opened.push(() => audit.close());
     // Before the authenticator: the proxy trusts Mandate's own issuer with the token service's keys.

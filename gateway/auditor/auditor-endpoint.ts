@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { adminEndpoint } from '../admin/admin-endpoint.ts';
 import { MandateError } from '../errors.ts';
-import { openAuditReader, searchEvents } from '../pipeline/6-audit/query.ts';
+import { searchEvents } from '../pipeline/6-audit/query.ts';
+import { readAcross } from '../pipeline/6-audit/read-segments.ts';
+import { listSegments } from '../pipeline/6-audit/segments.ts';
 import type { Html } from './html.ts';
 import {
   BASE,
@@ -36,7 +38,8 @@ const securityHeaders = {
 /**
  * `/_mandate/audit/…`, role `auditor`, GET only: `/` searches events (user, agent, action, resource,
  * txn, time), `task?txn=` shows a task's timeline, `verify` verifies the audit database, `style.css`.
- * Reads through its own read-only SQLite connection, opened per request — never the writer's.
+ * Reads through its own read-only SQLite connections, opened per request — never the writer's — over
+ * the sealed segments and the active database (read-segments.ts).
  * Refusals (no key, wrong key or role, bad parameters) are audited by `adminEndpoint`.
  */
 export const auditorEndpoint = adminEndpoint('auditor', async (gw, req, res) => {
@@ -52,7 +55,7 @@ export const auditorEndpoint = adminEndpoint('auditor', async (gw, req, res) => 
     case `${BASE}task`:
       return send(res, task(file, required(params, 'txn')));
     case `${BASE}verify`:
-      return send(res, verifyPage(await verifyNow(file, gw.now)));
+      return send(res, verifyPage(await verifyNow(file, gw.now), listSegments(file)));
     case `${BASE}style.css`:
       res.writeHead(200, { ...securityHeaders, 'content-type': 'text/css; charset=utf-8' });
       res.end(req.method === 'HEAD' ? undefined : stylesheet);
@@ -69,7 +72,7 @@ function search(file: string, params: URLSearchParams): Html {
     if (value) asked[name] = value;
   }
   if (Object.keys(asked).length === 0) return searchPage(asked, undefined, SEARCH_LIMIT);
-  const rows = read(file, (db) =>
+  const rows = readAcross(file, SEARCH_LIMIT, (db) =>
     searchEvents(db, {
       ...asked,
       since: asked.since === undefined ? undefined : time('since', asked.since),
@@ -81,19 +84,10 @@ function search(file: string, params: URLSearchParams): Html {
 }
 
 function task(file: string, txn: string): Html {
-  const rows = read(file, (db) =>
+  const rows = readAcross(file, undefined, (db) =>
     db.prepare<[string], TimelineRow>('SELECT * FROM task_timeline WHERE txn = ? ORDER BY seq').all(txn),
   );
   return taskPage(txn, rows);
-}
-
-function read<T>(file: string, query: (db: ReturnType<typeof openAuditReader>) => T): T {
-  const db = openAuditReader(file);
-  try {
-    return query(db);
-  } finally {
-    db.close();
-  }
 }
 
 function required(params: URLSearchParams, name: string): string {

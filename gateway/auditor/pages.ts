@@ -1,4 +1,6 @@
+import { basename } from 'node:path';
 import type { AuditRow } from '../pipeline/6-audit/row.ts';
+import type { Segment } from '../pipeline/6-audit/segments.ts';
 import type { Html } from './html.ts';
 import { html } from './html.ts';
 import type { VerifyStatus } from './verify-status.ts';
@@ -95,8 +97,11 @@ ${intents.map((i) => html`<p>Intent: <q class="intent">${i}</q></p>`)}
   );
 }
 
-/** The outcome of `mandate audit verify` on the gateway's audit database. */
-export function verifyPage(status: VerifyStatus): Html {
+/**
+ * The outcome of `mandate audit verify` on the gateway's audit database, and the files of the trail
+ * (sealed segments, then the active database) that searches and timelines read.
+ */
+export function verifyPage(status: VerifyStatus, segments: readonly Segment[]): Html {
   const { verdict } = status;
   return page(
     'Verification',
@@ -107,9 +112,18 @@ export function verifyPage(status: VerifyStatus): Html {
 ${verdict.firstBadSeq === undefined ? null : html`<dt>First bad seq</dt><dd id="first-bad-seq">${verdict.firstBadSeq}</dd>`}
 ${verdict.problem === undefined ? null : html`<dt>Problem</dt><dd>${verdict.problem}</dd>`}
 <dt>Checked at</dt><dd>${status.checkedAt.toISOString()}</dd>
+${verdict.retained === undefined ? null : html`<dt>Removed by retention</dt><dd id="retained">seqs 1–${verdict.retained.lastSeq} (recorded at seq ${verdict.retained.recordedAt})</dd>`}
 </dl>
 ${verdict.warnings.length === 0 ? null : html`<ul class="warnings">${verdict.warnings.map((w) => html`<li>${w}</li>`)}</ul>`}
-<p>Reload to verify again.</p>`,
+<p>Reload to verify again.</p>
+<h2>Files</h2>
+<table id="segments">
+<thead><tr><th>file</th><th>seqs</th></tr></thead>
+<tbody>${segments.map(
+      (g) => html`<tr><td>${basename(g.file)}</td><td>${g.firstSeq}–${g.lastSeq}</td></tr>
+`,
+    )}<tr><td>active database</td><td>from ${(segments.at(-1)?.lastSeq ?? 0) + 1}</td></tr></tbody>
+</table>`,
   );
 }
 

@@ -1,3 +1,4 @@
+import { chainFiles } from '../pipeline/6-audit/segments.ts';
 import { type AuditVerdict, verifyAudit } from '../pipeline/6-audit/verify-audit.ts';
 
 /** The last verification of the audit database, and when it finished. */
@@ -16,7 +17,7 @@ const running = new Map<string, Promise<VerifyStatus>>();
 export function verifyNow(file: string, now: () => number): Promise<VerifyStatus> {
   let pending = running.get(file);
   if (pending === undefined) {
-    pending = verifyAudit({ files: [file] })
+    pending = verifyAudit({ files: chainFiles(file) })
       .then((verdict) => ({ verdict, checkedAt: new Date(now()) }))
       .finally(() => running.delete(file));
     running.set(file, pending);

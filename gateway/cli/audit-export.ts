@@ -10,6 +10,7 @@
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { type ExportRange, exportEvents } from '../pipeline/6-audit/export.ts';
+import { chainFiles } from '../pipeline/6-audit/segments.ts';
 
 const usage = 'usage: mandate audit export --db FILE [--from-seq N] [--since ISO] [--until ISO]';
 
@@ -43,7 +44,8 @@ export async function run(args: string[]): Promise<number> {
     ...(values.until === undefined ? {} : { until: values.until }),
   };
   try {
-    for (const chunk of exportEvents(values.db, range)) {
+    // The sealed segments next to the database too, in chain order: one chain in the output.
+    for (const chunk of exportEvents(chainFiles(values.db), range)) {
       if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
     }
   } catch (error) {

@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util';
 import type { AuditEvent } from '../pipeline/6-audit/event.ts';
 import { callShape, eventShape, type Format, formats, type RowShape } from '../pipeline/6-audit/format.ts';
 import { type AuditFilter, openAuditReader, searchCalls, searchEvents } from '../pipeline/6-audit/query.ts';
+import { readAcross } from '../pipeline/6-audit/read-segments.ts';
 
 const usage = `usage: mandate audit query --db FILE [QUESTION] [filters] [--limit N] [--format table|json|csv]
 questions:
@@ -86,6 +87,7 @@ const kinds = [
   'token_issued',
   'token_refused',
   'revocation',
+  'retention',
 ] as const satisfies readonly AuditEvent['kind'][];
 
 interface Request {
@@ -108,15 +110,15 @@ export async function run(args: string[]): Promise<number> {
   let output: string;
   let count: number;
   try {
-    const db = openAuditReader(request.db);
-    try {
-      const rows = question.rows === 'calls' ? searchCalls(db, filter) : searchEvents(db, filter);
-      count = rows.length;
-      const shape = (question.rows === 'calls' ? callShape : eventShape) as RowShape<(typeof rows)[number]>;
-      output = formats[format](rows, shape);
-    } finally {
-      db.close();
-    }
+    openAuditReader(request.db).close(); // the active database must exist; segments are optional
+    // Across the sealed segments too (read-segments.ts), newest file first until the limit is reached.
+    const rows =
+      question.rows === 'calls'
+        ? readAcross(request.db, filter.limit, (db) => searchCalls(db, filter))
+        : readAcross(request.db, filter.limit, (db) => searchEvents(db, filter));
+    count = rows.length;
+    const shape = (question.rows === 'calls' ? callShape : eventShape) as RowShape<(typeof rows)[number]>;
+    output = formats[format](rows, shape);
   } catch (error) {
     process.stderr.write(`cannot read audit database ${request.db}: ${(error as Error).message}\n`);
     return 2;

@@ -1,7 +1,9 @@
 /**
  * `mandate audit verify --db FILE [--checkpoints FILE] [--keys FILE]`, or
  * `mandate audit verify --config routes.yaml` (all three from gateway.audit_db and
- * gateway.audit_checkpoint): recomputes the hash chain, checks every checkpoint's signature, and compares the chain with the checkpoints —
+ * gateway.audit_checkpoint): recomputes the hash chain — across the sealed segments next to the
+ * database (audit-<first>-<last>.db) and the database itself — checks every checkpoint's signature,
+ * and compares the chain with the checkpoints —
  * detecting tail truncation when given the external checkpoint file. Prints one result line, and
  * `warning:` lines on stderr for what it could not check.
  *
@@ -19,6 +21,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
 import { PUBLIC_KEYS_FILE } from '../pipeline/6-audit/checkpoint-keys.ts';
+import { chainFiles } from '../pipeline/6-audit/segments.ts';
 import { type AuditStatus, type AuditVerdict, verifyAudit } from '../pipeline/6-audit/verify-audit.ts';
 
 const usage = 'usage: mandate audit verify --db FILE [--checkpoints FILE] [--keys FILE] | --config routes.yaml';
@@ -65,7 +68,8 @@ export async function run(args: string[]): Promise<number> {
       return 2;
     }
     verdict = await verifyAudit({
-      files: [db],
+      // The sealed segments next to it (segments.ts), in chain order, then the database itself.
+      files: chainFiles(db),
       ...(values.keys === undefined ? {} : { keysFile: values.keys }),
       ...(values.checkpoints === undefined ? {} : { checkpointsFile: values.checkpoints }),
     });
@@ -75,8 +79,11 @@ export async function run(args: string[]): Promise<number> {
   }
   for (const warning of verdict.warnings) process.stderr.write(`warning: ${warning}\n`);
   if (verdict.status === 'intact') {
+    const retained = verdict.retained
+      ? `, seqs 1–${verdict.retained.lastSeq} removed by retention (recorded at seq ${verdict.retained.recordedAt})`
+      : '';
     process.stdout.write(
-      `OK: audit chain intact, ${verdict.events} events up to seq ${verdict.head.seq}, ${verdict.checkpoints} checkpoints verified (${db})\n`,
+      `OK: audit chain intact, ${verdict.events} events up to seq ${verdict.head.seq}, ${verdict.checkpoints} checkpoints verified${retained} (${db})\n`,
     );
   } else {
     process.stdout.write(

@@ -144,6 +144,17 @@ function resolvePaths(config: RawConfig, base: string): RawConfig {
         key_dir: at(config.gateway.audit_checkpoint.key_dir),
         file: at(config.gateway.audit_checkpoint.file),
       },
+      ...(config.gateway.audit_segment?.retention?.archive_dir === undefined
+        ? {}
+        : {
+            audit_segment: {
+              ...config.gateway.audit_segment,
+              retention: {
+                ...config.gateway.audit_segment.retention,
+                archive_dir: at(config.gateway.audit_segment.retention.archive_dir),
+              },
+            },
+          }),
     },
     ...(config.admin ? { admin: { keys: config.admin.keys.map((k) => ({ ...k, secret: ref(k.secret) })) } } : {}),
     ...(config.dev ? { dev: { ...config.dev, keys_dir: at(config.dev.keys_dir) } } : {}),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { auditCheckpointDefaults, auditCheckpointSchema } from './audit-checkpoint-schema.ts';
+import { auditSegmentSchema } from './audit-segment-schema.ts';
 import { agentSchema, identityProviderSchema, tokenServiceSchema } from './token-service-schema.ts';
 
 /**
@@ -160,6 +161,8 @@ export const configSchema = z.strictObject({
       state_db: z.string().default('./data/state.db'),
       /** Signed checkpoints of the audit chain (audit-checkpoint-schema.ts). */
       audit_checkpoint: auditCheckpointSchema,
+      /** Rotation into sealed segment files, and retention (audit-segment-schema.ts). Absent: no rotation. */
+      audit_segment: auditSegmentSchema,
       tokens: z
         .strictObject({
           /** Longest exp - iat accepted: delegation tokens are short-lived. */

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { mandateCli, type Stack, startGatewayProcess, startStack } from './harness.ts';
+import { limitFileSize, mandateCli, type Stack, startGatewayProcess, startStack } from './harness.ts';
 
 const CONTRACT = '/procurement/contracts/12345';
 
@@ -88,12 +87,6 @@ describe('durability: the disk fills up', { timeout: 60_000 }, () => {
     stack = await startStack();
   });
   after(() => stack.stop());
-
-  // A file-size limit on the running gateway (prlimit, no root needed) makes every write past it fail
-  // with EFBIG, which SQLite reports as a full disk — the same failure, without filling a real disk.
-  // Only the soft limit moves (the hard one stays unlimited), so it can be lifted again without privileges.
-  const limitFileSize = (pid: number, bytes: number | 'unlimited') =>
-    execFileSync('prlimit', ['--pid', String(pid), `--fsize=${bytes}:unlimited`]);
 
   test('no space → 503 and nothing forwarded; space back → traffic resumes without a restart', async () => {
     const token = await stack.alice();

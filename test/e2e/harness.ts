@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -251,4 +251,13 @@ export function mandateCli(args: string[]): Promise<{ code: number; stdout: stri
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   return new Promise((done) => child.on('close', (code) => done({ code: code ?? -1, stdout, stderr })));
+}
+
+/**
+ * A full disk, without filling one: a file-size limit on the running gateway (prlimit, no root
+ * needed) makes every write past `bytes` fail with EFBIG, which SQLite reports as a full disk. Only
+ * the soft limit moves (the hard one stays unlimited), so `'unlimited'` lifts it again unprivileged.
+ */
+export function limitFileSize(pid: number, bytes: number | 'unlimited'): void {
+  execFileSync('prlimit', ['--pid', String(pid), `--fsize=${bytes}:unlimited`]);
 }

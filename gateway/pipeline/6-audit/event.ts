@@ -5,7 +5,16 @@ import type { Actor } from '../1-authenticate/principal.ts';
  * service and the admin surfaces add their own kinds; the store accepts any lower-case name, so a new
  * kind needs no schema migration, and this union is where kinds are declared.
  */
-export type AuditKind = 'decision' | 'outcome' | 'denial' | 'error' | 'token_issued' | 'token_refused' | 'revocation';
+export type AuditKind =
+  | 'decision'
+  | 'outcome'
+  | 'denial'
+  | 'error'
+  | 'token_issued'
+  | 'token_refused'
+  | 'revocation'
+  // a sealed segment removed by retention (retention-event.ts)
+  | 'retention';
 
 /**
  * One audit event as the pipeline records it. Denials and errors are one event; an allowed call is a

@@ -12,27 +12,38 @@ export interface ExportRange {
 }
 
 /**
- * The rows of `file` as JSON Lines, in seq order: each line one JSON object with every column of
- * `events` exactly as stored (JSON columns stay JSON text, as hashed) including `prev_hash` and
- * `hash`, so anyone can re-verify the chain without Mandate (README "Export"). Time bounds are turned
- * into a seq range (events are committed in seq order, not strictly in time order, and a gap would
- * break the chain), so the export holds every event from the first at/after `since` to the last
- * before `until`. Yields chunks of lines, for a writer that respects backpressure.
+ * The rows of `files` (the trail's files in chain order: sealed segments, then the active database)
+ * as JSON Lines, in seq order: each line one JSON object with every column of `events` exactly as
+ * stored (JSON columns stay JSON text, as hashed) including `prev_hash` and `hash`, so anyone can
+ * re-verify the chain without Mandate (README "Export"); a segment's first row links to the previous
+ * segment's last, so the lines of consecutive files form one chain. Time bounds are turned into one
+ * seq range over all the files (events are committed in seq order, not strictly in time order, and a
+ * gap would break the chain), so the export holds every event from the first at/after `since` to the
+ * last before `until`. Yields chunks of lines, for a writer that respects backpressure.
  */
-export function* exportEvents(file: string, range: ExportRange = {}): Generator<string> {
+export function* exportEvents(files: string | readonly string[], range: ExportRange = {}): Generator<string> {
+  const all = typeof files === 'string' ? [files] : files;
+  const bound = (sql: string, time: string, pick: (seqs: number[]) => number) => {
+    const seqs = all.flatMap((file) => withReader(file, (db) => seqAt(db, sql, time) ?? []));
+    return seqs.length === 0 ? undefined : pick(seqs);
+  };
+  const first = Math.max(
+    range.fromSeq ?? 1,
+    range.since === undefined
+      ? 1
+      : (bound('SELECT min(seq) FROM events WHERE time >= ?', range.since, (s) => Math.min(...s)) ?? Infinity),
+  );
+  const last =
+    range.until === undefined
+      ? Number.MAX_SAFE_INTEGER
+      : (bound('SELECT max(seq) FROM events WHERE time < ?', range.until, (s) => Math.max(...s)) ?? 0);
+  if (first > last) return;
+  for (const file of all) yield* exportFile(file, first, last);
+}
+
+function* exportFile(file: string, first: number, last: number): Generator<string> {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    const first = Math.max(
-      range.fromSeq ?? 1,
-      range.since === undefined
-        ? 1
-        : (seqAt(db, 'SELECT min(seq) FROM events WHERE time >= ?', range.since) ?? Infinity),
-    );
-    const last =
-      range.until === undefined
-        ? Number.MAX_SAFE_INTEGER
-        : (seqAt(db, 'SELECT max(seq) FROM events WHERE time < ?', range.until) ?? 0);
-    if (first > last) return;
     const rows = db
       .prepare(`SELECT ${columnNames.join(', ')} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq`)
       .raw()
@@ -48,6 +59,15 @@ export function* exportEvents(file: string, range: ExportRange = {}): Generator<
       }
     }
     if (chunk !== '') yield chunk;
+  } finally {
+    db.close();
+  }
+}
+
+function withReader<T>(file: string, read: (db: Database.Database) => T): T {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return read(db);
   } finally {
     db.close();
   }

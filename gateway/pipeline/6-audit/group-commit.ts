@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { MandateError } from '../../errors.ts';
 import type { CheckpointOptions } from './checkpointer.ts';
 import type { AuditEvent } from './event.ts';
+import type { SegmentOptions } from './segment-rotation.ts';
 import type { AuditStoreOptions } from './store.ts';
 
 /** Where an event landed in the chain. */
@@ -46,9 +47,14 @@ export class AuditLog {
   }
 
   /** Starts the writer thread and opens the store; throws MANDATE_AUDIT_UNAVAILABLE if it cannot. */
-  static async open(file: string, options: AuditStoreOptions = {}, checkpoint?: CheckpointOptions): Promise<AuditLog> {
+  static async open(
+    file: string,
+    options: AuditStoreOptions = {},
+    checkpoint?: CheckpointOptions,
+    segment?: SegmentOptions,
+  ): Promise<AuditLog> {
     const worker = new Worker(new URL('./writer-thread.ts', import.meta.url), {
-      workerData: { file, options, checkpoint },
+      workerData: { file, options, checkpoint, segment },
     });
     const [first] = (await once(worker, 'message')) as [Reply];
     if (first.error) {

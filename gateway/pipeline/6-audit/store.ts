@@ -6,6 +6,7 @@ import { chainHash, GENESIS_HASH } from './chain.ts';
 import type { AuditEvent, StoredEvent } from './event.ts';
 import { type ChainedFields, toChainedFields } from './row.ts';
 import { columnNames, schemaSql } from './schema.ts';
+import { writeProbeSql } from './write-probe.ts';
 
 export interface AuditStoreOptions {
   /**
@@ -31,10 +32,15 @@ export class AuditStore {
   readonly #appendInTransaction: Database.Transaction<(events: readonly AuditEvent[]) => StoredEvent[]>;
   readonly #beginImmediate: Database.Statement;
   readonly #rollback: Database.Statement;
+  readonly #probeWrite: Database.Statement;
+  readonly #pageCount: Database.Statement<[], number>;
+  readonly #pageSize: number;
 
   private constructor(db: Database.Database) {
     this.#db = db;
     const readHead = db.prepare<[], [number, string]>('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').raw();
+    // An empty file started by a segment rotation continues the sealed segment's chain (segment-rotation.ts).
+    const readStart = db.prepare<[], [number, string]>('SELECT seq, hash FROM chain_start LIMIT 1').raw();
     // Positional `?` parameters bound from one array in column order: better-sqlite3 binds named
     // parameters by looking each name up in an object, and the object had to be built by spreading
     // the fields per event. Measured (in-memory table, no indexes): 7.2 → 5.2 µs per insert; same values.
@@ -46,7 +52,7 @@ export class AuditStore {
     // and in exchange a second process appending to the same file (BEGIN IMMEDIATE serialises the
     // writers) cannot make us fork the chain, and a failed append cannot leave a stale head behind.
     this.#appendInTransaction = db.transaction((events: readonly AuditEvent[]): StoredEvent[] => {
-      let [seq, prevHash] = readHead.get() ?? [0, GENESIS_HASH];
+      let [seq, prevHash] = readHead.get() ?? readStart.get() ?? [0, GENESIS_HASH];
       return events.map((event) => {
         const fields = toChainedFields(event, ++seq);
         const hash = chainHash(prevHash, fields);
@@ -63,6 +69,11 @@ export class AuditStore {
     });
     this.#beginImmediate = db.prepare('BEGIN IMMEDIATE');
     this.#rollback = db.prepare('ROLLBACK');
+    this.#probeWrite = db.prepare(
+      'INSERT INTO write_probe (id, time) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET time = excluded.time',
+    );
+    this.#pageCount = db.prepare<[], number>('PRAGMA page_count').pluck();
+    this.#pageSize = db.pragma('page_size', { simple: true }) as number;
   }
 
   /**
@@ -82,6 +93,7 @@ export class AuditStore {
       // gateway crash, and a power loss can drop the last commits (a valid prefix of the chain remains).
       db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
       db.exec(schemaSql);
+      db.exec(writeProbeSql);
       assertCurrentSchema(db, file);
       return new AuditStore(db);
     } catch (cause) {
@@ -113,19 +125,29 @@ export class AuditStore {
   }
 
   /**
-   * For /readyz: whether the write lock can be taken right now (`BEGIN IMMEDIATE; ROLLBACK`, nothing
-   * written). Like an append, it may wait up to the busy timeout for another connection's lock.
+   * For /readyz: whether a commit succeeds right now. Taking the write lock alone is not enough — a
+   * full disk, a file-size limit or a read-only mount only fail when pages are written — so this
+   * commits a real write, outside the chain: the one row of `write_probe` (the time of the last
+   * probe). Like an append, it may wait up to the busy timeout for another connection's lock, and at
+   * `synchronous=FULL` it costs one fsync.
    */
   isWritable(): boolean {
     if (!this.#db.open) return false;
     try {
       this.#beginImmediate.run();
+      this.#probeWrite.run(new Date().toISOString());
+      this.#db.exec('COMMIT');
       return true;
     } catch {
       return false;
     } finally {
       if (this.#db.inTransaction) this.#rollback.run();
     }
+  }
+
+  /** Size of the database in bytes (pages in use, the WAL's included), for segment rotation. */
+  sizeBytes(): number {
+    return this.#pageCount.get()! * this.#pageSize;
   }
 
   /** Closes the database; later appends throw `MANDATE_AUDIT_UNAVAILABLE`. */

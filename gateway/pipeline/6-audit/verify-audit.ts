@@ -4,6 +4,8 @@ import Database from 'better-sqlite3';
 import { type Checkpoint, hasValidSignature, parseCheckpoint } from './checkpoint.ts';
 import { readPublicKeys } from './checkpoint-keys.ts';
 import type { ChainHead } from './head.ts';
+import { segmentRange } from './segments.ts';
+import type { RetentionRecord } from './verify.ts';
 import { scanChainParallel } from './verify-parallel.ts';
 
 /**
@@ -28,6 +30,8 @@ export interface AuditVerdict {
   readonly checkpoints: number;
   /** What could not be checked, or looks wrong without proving tampering. */
   readonly warnings: readonly string[];
+  /** When the oldest segments were removed by retention: up to which seq, and the event recording it. */
+  readonly retained?: { readonly lastSeq: number; readonly recordedAt: number };
 }
 
 export interface AuditVerifyInput {
@@ -80,6 +84,7 @@ export async function verifyAudit(input: AuditVerifyInput): Promise<AuditVerdict
   let head: ChainHead | undefined;
   let first: ChainHead | undefined;
   let events = 0;
+  const retentions: RetentionRecord[] = [];
   for (const file of input.files) {
     const scan = await scanChainParallel(file, wanted, head);
     if (head !== undefined && (scan.start.seq !== head.seq || scan.start.hash !== head.hash)) {
@@ -105,6 +110,18 @@ export async function verifyAudit(input: AuditVerifyInput): Promise<AuditVerdict
         problem: `${scan.problem} (${file})`,
       };
     }
+    const named = segmentRange(file);
+    if (named !== undefined && (named.firstSeq !== scan.start.seq + 1 || named.lastSeq !== scan.head.seq)) {
+      return {
+        ...empty,
+        events,
+        head: scan.head,
+        status: 'broken',
+        firstBadSeq: scan.start.seq + 1,
+        problem: `${file} holds seqs ${scan.start.seq + 1}–${scan.head.seq}, not what its name says (segment renamed or altered)`,
+      };
+    }
+    retentions.push(...scan.retentions);
     head = scan.head;
   }
   if (!head || !first) throw new Error('no audit database given');
@@ -159,13 +176,49 @@ export async function verifyAudit(input: AuditVerifyInput): Promise<AuditVerdict
       `${unfiled.length} checkpoint(s) in the database are not in ${input.checkpointsFile} (it was unwritable, or is an older copy)`,
     );
   }
-  if (first.seq > 0 && !checkpoints.some((c) => c.seq === first.seq)) {
-    warnings.push(
-      `the audit starts after seq ${first.seq} (older segments deleted) and no checkpoint vouches for that start`,
-    );
+  // The oldest file left must start where a recorded removal ended: otherwise a segment is missing.
+  // Retention removes oldest first, so the removal just before the first file present is the one
+  // that matters; its event lives in a file at least as new, which is still there.
+  const removals = retentions.flatMap((r) => parseRemoval(r));
+  let retained: AuditVerdict['retained'];
+  if (first.seq > 0) {
+    const vouching = removals.find((r) => r.lastSeq === first.seq && r.lastHash === first.hash);
+    if (vouching === undefined) {
+      return found(
+        'broken',
+        first.seq,
+        `the oldest file starts after seq ${first.seq}, and no retention event records the removal of seqs up to ${first.seq} (a segment is missing)`,
+      );
+    }
+    retained = { lastSeq: first.seq, recordedAt: vouching.seq };
+  }
+  for (const r of removals) {
+    if (r.lastSeq > first.seq) {
+      warnings.push(`retention event seq ${r.seq} removed seqs up to ${r.lastSeq}, but they are still here`);
+    }
   }
   if (checkpoints.length === 0) warnings.push('no checkpoints found');
-  return { status: 'intact', events, head, checkpoints: checkpoints.length, warnings };
+  return {
+    status: 'intact',
+    events,
+    head,
+    checkpoints: checkpoints.length,
+    warnings,
+    ...(retained === undefined ? {} : { retained }),
+  };
+}
+
+/** A retention event's facts (retention-event.ts); nothing for a detail that does not hold them. */
+function parseRemoval(r: RetentionRecord): { seq: number; lastSeq: number; lastHash: string }[] {
+  try {
+    const detail = JSON.parse(r.detail ?? 'null') as { last_seq?: unknown; last_hash?: unknown } | null;
+    if (typeof detail?.last_seq === 'number' && typeof detail.last_hash === 'string') {
+      return [{ seq: r.seq, lastSeq: detail.last_seq, lastHash: detail.last_hash }];
+    }
+  } catch {
+    // not JSON: a forged row would have broken the chain already
+  }
+  return [];
 }
 
 function badCheckpoint(empty: Omit<AuditVerdict, 'status'>, c: Sourced, what: string): AuditVerdict {

@@ -44,12 +44,13 @@ export async function scanChainParallel(
   }
   const verdicts = await Promise.all(scans.map((scan) => scanInWorker(file, scan)));
   const hashes = new Map<number, string>();
+  const retentions = verdicts.flatMap((v) => v.retentions);
   for (const [i, v] of verdicts.entries()) {
     const linked = i === 0 || v.firstPrevHash === verdicts[i - 1]!.head.hash;
     if (!v.ok || !linked || v.head.seq !== scans[i]!.last) return scanChain(file, wanted, start);
     for (const [seq, hash] of v.hashes) hashes.set(seq, hash);
   }
-  return { ok: true, events: max - from.seq, start: ownStart, head: verdicts.at(-1)!.head, hashes };
+  return { ok: true, events: max - from.seq, start: ownStart, head: verdicts.at(-1)!.head, hashes, retentions };
 }
 
 async function scanInWorker(file: string, scan: RangeScan): Promise<RangeVerdict> {

@@ -25,6 +25,14 @@ export interface ChainScan extends ChainVerdict {
   readonly head: ChainHead;
   /** seq → stored hash, for the requested seqs found among the intact rows. */
   readonly hashes: ReadonlyMap<number, string>;
+  /** The intact `retention` events: what they say was removed (retention.ts). */
+  readonly retentions: readonly RetentionRecord[];
+}
+
+/** A `retention` event met by the scan: its seq and its `detail` as stored (JSON text). */
+export interface RetentionRecord {
+  readonly seq: number;
+  readonly detail: string | null;
 }
 
 /**
@@ -82,6 +90,8 @@ const sorted = Object.keys(canonicalObject([]));
 const chained = columnNames.filter((c) => c !== 'prev_hash' && c !== 'hash').sort();
 if (sorted.join() !== chained.join()) throw new Error('verify.ts: canonicalObject does not list the chained columns');
 const SEQ = sorted.indexOf('seq');
+const KIND = sorted.indexOf('kind');
+const DETAIL = sorted.indexOf('detail');
 const PREV = sorted.length;
 const HASH = sorted.length + 1;
 const selectRows = `SELECT ${sorted.join(', ')}, prev_hash, hash FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq`;
@@ -125,12 +135,14 @@ export interface RangeVerdict extends ChainVerdict {
   readonly firstPrevHash: string | undefined;
   readonly head: ChainHead;
   readonly hashes: Map<number, string>;
+  readonly retentions: RetentionRecord[];
 }
 
 /** The scan itself, shared by the one-thread scan and the parallel one's workers (verify-range.ts). */
 export function scanRange(db: Database.Database, scan: RangeScan): RangeVerdict {
   const { wanted, from } = scan;
   const hashes = new Map<number, string>();
+  const retentions: RetentionRecord[] = [];
   let w = 0;
   while (w < wanted.length && wanted[w]! <= from.seq) w++;
   let expectedSeq = from.seq + 1;
@@ -143,6 +155,7 @@ export function scanRange(db: Database.Database, scan: RangeScan): RangeVerdict 
     firstPrevHash,
     head: { seq: expectedSeq - 1, hash: prevHash ?? firstPrevHash ?? '' },
     hashes,
+    retentions,
   });
   const rows = db.prepare(selectRows).raw().iterate(scan.first, scan.last) as IterableIterator<unknown[]>;
   for (const row of rows) {
@@ -165,6 +178,7 @@ export function scanRange(db: Database.Database, scan: RangeScan): RangeVerdict 
     const storedHash = row[HASH] as string;
     if (rowHash(prevHash, row) !== storedHash)
       return verdict('content does not match its hash (row modified or forged)');
+    if (row[KIND] === 'retention') retentions.push({ seq, detail: row[DETAIL] as string | null });
     if (seq === wanted[w]) {
       hashes.set(seq, storedHash);
       w++;

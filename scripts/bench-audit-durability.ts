@@ -1,0 +1,44 @@
+/**
+ * `node scripts/bench-audit-durability.ts [--events N]` — audit events per second the store commits
+ * at `synchronous=FULL` and `NORMAL` (README "Durability").
+ *
+ * Store only: realistic synthetic events (scripts/bench/audit-events.ts) appended through the real
+ * `AuditStore.appendBatch` to a fresh database on the temp folder's disk, with every index, in
+ * batches of 1 (one request at a time: one commit, and at FULL one fsync, per event) and of 16 (what
+ * group commit hands the store under concurrent load). Wall time, so fsync latency counts: that is
+ * what FULL costs.
+ */
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { AuditEvent } from '../gateway/pipeline/6-audit/event.ts';
+import { type AuditDurability, AuditStore } from '../gateway/pipeline/6-audit/store.ts';
+import { syntheticEvents } from './bench/audit-events.ts';
+
+const { values } = parseArgs({ options: { events: { type: 'string', default: '20000' } } });
+const count = Number(values.events);
+const source = syntheticEvents(count, 11);
+const events: AuditEvent[] = [];
+for (let i = 0; i < count; i++) events.push(source.next().value as AuditEvent);
+const file = join(tmpdir(), `mandate-bench-durability-${process.pid}.db`);
+const remove = () => {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
+};
+
+console.log(`${count} events per run, fresh database in ${tmpdir()}\n`);
+console.log('| durability | batch | events/s | µs per event |\n|---|---:|---:|---:|');
+for (const durability of ['full', 'normal'] as AuditDurability[]) {
+  for (const batch of [1, 16]) {
+    remove();
+    const store = AuditStore.open(file, { durability });
+    const startMs = performance.now();
+    for (let i = 0; i < events.length; i += batch) store.appendBatch(events.slice(i, i + batch));
+    const ms = performance.now() - startMs;
+    store.close();
+    console.log(
+      `| ${durability} | ${batch} | ${Math.round((count / ms) * 1000)} | ${((ms * 1000) / count).toFixed(1)} |`,
+    );
+  }
+}
+remove();
