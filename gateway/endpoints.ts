@@ -1,7 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { REVOCATIONS_PATH, revocationsEndpoint } from './admin/revocations-endpoint.ts';
+import { APPROVALS_PATH } from './approvals/approvals.ts';
+import { approvalsEndpoint } from './approvals/approvals-endpoint.ts';
 import { AUDITOR_PATH, auditorEndpoint } from './auditor/auditor-endpoint.ts';
 import type { Gateway } from './gateway.ts';
+import { TASKS_PATH, tasksEndpoint } from './limits/tasks-endpoint.ts';
 import { serveJwks, serveMetadata } from './token-service/discovery.ts';
 import { tokenEndpoint } from './token-service/token-endpoint.ts';
 import { TOKEN_ENDPOINT_PATH } from './token-service/token-service.ts';
@@ -33,6 +36,11 @@ const endpoints: readonly Endpoint[] = [
   { path: '/.well-known/jwks.json', handler: serveJwks },
   // Auditor page (gateway/auditor/): read-only HTML, role auditor.
   { path: AUDITOR_PATH, handler: auditorEndpoint },
+  // Approvals (gateway/approvals/): the user decides held calls, by API (her IdP token) or page (login).
+  { path: APPROVALS_PATH, handler: approvalsEndpoint },
+  { path: `${APPROVALS_PATH}/`, handler: approvalsEndpoint },
+  // Tasks (gateway/limits/): the kill switch — suspend and resume, by an admin or the task's own user.
+  { path: TASKS_PATH, handler: tasksEndpoint },
 ];
 
 /** The handler for one of the gateway's own endpoints, or undefined for a call to a backend. */

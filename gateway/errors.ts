@@ -140,6 +140,43 @@ export const catalogue = {
     title: 'This route does not accept WebSocket upgrades',
   },
 
+  // 2b. Request attributes a route exposes to policy (routes.yaml `query`, `body`).
+  MANDATE_QUERY_PARAM_REPEATED: {
+    status: 400,
+    reason: 'attributes.query_param_repeated',
+    title: 'A query parameter the policy reads appears more than once',
+  },
+  MANDATE_QUERY_PARAM_MALFORMED: {
+    status: 400,
+    reason: 'attributes.query_param_malformed',
+    title: 'A query parameter the policy reads does not decode to UTF-8 text',
+  },
+  MANDATE_BODY_TOO_LARGE: {
+    status: 413,
+    reason: 'attributes.body_too_large',
+    title: 'Request body exceeds the bound this route reads',
+  },
+  MANDATE_BODY_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    reason: 'attributes.body_unsupported_media_type',
+    title: 'This route reads a JSON body (application/json, no Content-Encoding)',
+  },
+  MANDATE_BODY_INVALID_JSON: {
+    status: 400,
+    reason: 'attributes.body_invalid_json',
+    title: 'Request body is not one JSON object in UTF-8',
+  },
+  MANDATE_BODY_DUPLICATE_KEY: {
+    status: 400,
+    reason: 'attributes.body_duplicate_key',
+    title: 'Request body names a JSON member twice in one object',
+  },
+  MANDATE_BODY_NUMBER_IMPRECISE: {
+    status: 400,
+    reason: 'attributes.body_number_imprecise',
+    title: 'A number the policy reads cannot be represented exactly',
+  },
+
   // 3. Authorize.
   MANDATE_AUTHZ_DENIED: { status: 403, reason: 'authz.denied', title: 'Denied by policy' },
   MANDATE_AUTHZ_POLICY_ERROR: {
@@ -193,6 +230,82 @@ export const catalogue = {
     title: 'Revocation is stored and in effect but its audit event could not be written',
   },
 
+  // Staged authorization: calls held for the user's approval (gateway/approvals/).
+  MANDATE_APPROVAL_REQUIRED: {
+    status: 403,
+    reason: 'approval.required',
+    title: "This call needs the user's approval; retry with X-Mandate-Approval once approved",
+  },
+  MANDATE_APPROVAL_PENDING: {
+    status: 403,
+    reason: 'approval.pending',
+    title: 'The user has not decided on this approval yet',
+  },
+  MANDATE_APPROVAL_REJECTED: { status: 403, reason: 'approval.rejected', title: 'The user rejected this call' },
+  MANDATE_APPROVAL_EXPIRED: { status: 403, reason: 'approval.expired', title: 'The approval has expired' },
+  MANDATE_APPROVAL_USED: {
+    status: 403,
+    reason: 'approval.used',
+    title: 'The approval has already been used; an approval allows one call',
+  },
+  MANDATE_APPROVAL_MISMATCH: {
+    status: 403,
+    reason: 'approval.mismatch',
+    title: 'The approval is for another request (user, agent chain, action, resource, method, path or body)',
+  },
+  MANDATE_APPROVAL_NOT_FOUND: { status: 404, reason: 'approval.not_found', title: 'No such approval' },
+  MANDATE_APPROVAL_UNAVAILABLE: {
+    status: 403,
+    reason: 'approval.unavailable',
+    title: "This call needs a user's approval, which cannot be given here",
+  },
+  MANDATE_APPROVAL_ALREADY_DECIDED: {
+    status: 409,
+    reason: 'approval.already_decided',
+    title: 'The approval has already been approved or rejected',
+  },
+  MANDATE_APPROVER_UNAUTHENTICATED: {
+    status: 401,
+    reason: 'approval.approver_unauthenticated',
+    title: "The user's own identity provider token (or approval page session) is required",
+    wwwAuthenticate: 'invalid_token',
+  },
+  MANDATE_APPROVER_IS_AGENT: {
+    status: 403,
+    reason: 'approval.approver_is_agent',
+    title: 'A delegation token cannot approve: the user approves as herself',
+    wwwAuthenticate: 'invalid_token',
+  },
+  MANDATE_APPROVAL_CSRF: {
+    status: 403,
+    reason: 'approval.csrf',
+    title: 'The form did not come from the approval page',
+  },
+
+  // Behavioural limits and the kill switch (gateway/limits/).
+  MANDATE_LIMIT_EXCEEDED: {
+    status: 429,
+    reason: 'limits.exceeded',
+    title: 'A behavioural limit was reached; the task is suspended until its user or an admin resumes it',
+  },
+  // 403, not 429: waiting does not help, a person has to resume the task.
+  MANDATE_TASK_SUSPENDED: {
+    status: 403,
+    reason: 'limits.task_suspended',
+    title: 'The task is suspended; its user or an admin must resume it',
+  },
+  MANDATE_TASK_FORBIDDEN: {
+    status: 403,
+    reason: 'tasks.forbidden',
+    title: "Only an admin or the task's own user may suspend or resume it",
+    wwwAuthenticate: 'insufficient_scope',
+  },
+  MANDATE_TASK_STATE_NOT_PERSISTED: {
+    status: 503,
+    reason: 'tasks.not_persisted',
+    title: 'The task state changed in this gateway process but could not be stored; retry',
+  },
+
   MANDATE_INTERNAL: { status: 500, reason: 'gateway.internal', title: 'Internal gateway error' },
 } as const satisfies Record<string, CatalogueEntry>;
 
@@ -216,11 +329,21 @@ export class MandateError extends Error {
   readonly policyReasons: readonly string[];
   /** For MANDATE_METHOD_NOT_ALLOWED: the methods the path does accept (sent as `Allow`). */
   readonly allow: readonly string[] | undefined;
+  /** RFC 9457 §3.2 extension members added to the problem (e.g. the approval id and where to approve). */
+  readonly extensions: Readonly<Record<string, string>> | undefined;
+  /** For MANDATE_LIMIT_EXCEEDED on a per-window limit: seconds until the window ends (sent as `Retry-After`). */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(
     code: ErrorCode,
     detail?: string,
-    options?: { cause?: unknown; policyReasons?: readonly string[]; allow?: readonly string[] },
+    options?: {
+      cause?: unknown;
+      policyReasons?: readonly string[];
+      allow?: readonly string[];
+      extensions?: Readonly<Record<string, string>>;
+      retryAfterSeconds?: number;
+    },
   ) {
     super(detail ? `${code}: ${detail}` : code, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'MandateError';
@@ -228,6 +351,8 @@ export class MandateError extends Error {
     this.detail = detail;
     this.policyReasons = options?.policyReasons ?? [];
     this.allow = options?.allow;
+    this.extensions = options?.extensions;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 
   get entry(): CatalogueEntry {

@@ -1,5 +1,7 @@
 import { AdminKeyring } from './admin/admin-keyring.ts';
+import { type Approvals, openApprovals } from './approvals/approvals.ts';
 import type { Config } from './config/load.ts';
+import { Limits } from './limits/limits.ts';
 import { Authenticator } from './pipeline/1-authenticate/authenticate.ts';
 import { compileRouteTable, type RouteTable } from './pipeline/2-resolve/route-table.ts';
 import { loadPolicyEngine, type PolicyEngine } from './pipeline/3-authorize/engine.ts';
@@ -39,6 +41,13 @@ export interface Gateway {
   readonly revocations: Revocations;
   /** The token service (gateway/token-service/); undefined when routes.yaml has no token_service. */
   readonly tokenService: TokenService | undefined;
+  /** Calls held for their user's approval (gateway/approvals/): the store, the approvers' IdPs, page logins. */
+  readonly approvals: Approvals;
+  /**
+   * Behavioural limits and task suspensions (gateway/limits/): counted in memory, reserved in the state
+   * database; `gw.limits.suspensions.isSuspended(txn)` on every proxied request and at the token endpoint.
+   */
+  readonly limits: Limits;
   close(): Promise<void>;
 }
 
@@ -65,6 +74,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       ...(options.revocationPollMs === undefined ? {} : { pollMs: options.revocationPollMs }),
     });
     opened.push(() => revocations.close());
+    const limits = Limits.open(config.gateway.state_db, config.limits, {
+      now,
+      ...(options.revocationPollMs === undefined ? {} : { pollMs: options.revocationPollMs }),
+    });
+    opened.push(() => limits.close());
     const routes = compileRouteTable(config);
     const policy = await loadPolicyEngine(config.gateway.policy_bundle, now);
     const audit = await AuditLog.open(
@@ -80,6 +94,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     // Before the authenticator: the proxy trusts Mandate's own issuer with the token service's keys.
     const tokenService = await createTokenService(config, now);
     opened.push(() => tokenService?.close());
+    // Approvers authenticate with the identity providers the token service trusts for subject tokens.
+    const approvals = openApprovals(config, tokenService?.identityProviders ?? new Map(), now);
+    opened.push(() => approvals.close());
     const authenticator = await Authenticator.create(config, { now, ownIssuer: tokenService?.ownIssuer });
     opened.push(() => authenticator.close());
     const pools = new UpstreamPools(config.backends);
@@ -97,14 +114,18 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       adminKeys,
       revocations,
       tokenService,
+      approvals,
+      limits,
       async close() {
         // Before the audit log closes: each tunnel's outcome event is written as it closes.
         await tunnels.closeAll();
         authenticator.close();
         tokenService?.close();
+        approvals.close();
         await pools.close();
         await audit.close();
         revocations.close();
+        limits.close();
       },
     };
   } catch (e) {

@@ -11,6 +11,7 @@
  *   mandate token mint --config routes.yaml --sub USER --agent AGENT --aud AUDIENCE [...]
  *   mandate revoke --user U | --txn T | --agent A | --jti J --reason R [--config routes.yaml]
  *   mandate revocations list [--config routes.yaml] [--limit N] [--format table|json]
+ *   mandate task suspend|resume <txn> [--reason R] [--config routes.yaml]
  */
 const commands: Record<string, () => Promise<{ run(args: string[]): Promise<number> }>> = {
   serve: () => import('./cli/serve.ts'),
@@ -22,6 +23,8 @@ const commands: Record<string, () => Promise<{ run(args: string[]): Promise<numb
   'token mint': () => import('./cli/token-mint.ts'),
   revoke: () => import('./cli/revoke.ts'),
   'revocations list': () => import('./cli/revocations-list.ts'),
+  'task suspend': () => import('./cli/task-suspend.ts'),
+  'task resume': () => import('./cli/task-resume.ts'),
 };
 
 const usage = `usage: mandate <command> [options]
@@ -35,7 +38,8 @@ const usage = `usage: mandate <command> [options]
   audit query --db FILE [QUESTION] [filters]      answer a named question, or search the audit trail
   token mint --config routes.yaml --sub U ...       sign a development delegation token
   revoke --user|--txn|--agent|--jti V --reason R    revoke tokens now, for good
-  revocations list [--config F] [--format F]        the stored revocations, newest first`;
+  revocations list [--config F] [--format F]        the stored revocations, newest first
+  task suspend|resume <txn> [--reason R]            the kill switch: stop a task's tokens, or let them go on`;
 
 const argv = process.argv.slice(2);
 const two = `${argv[0]} ${argv[1]}`;

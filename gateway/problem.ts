@@ -18,8 +18,9 @@ export function sendProblem(res: ServerResponse, error: MandateError, correlatio
     return;
   }
   const { status, headers, body } = problemResponse(error, correlationId);
-  // A malformed request may have left the connection in an unknown state: do not reuse it.
-  if (status === 400) headers.connection = 'close';
+  // A malformed request may have left the connection in an unknown state: do not reuse it. Nor after
+  // a body refused unread (413, 415): closing, rather than reading what is left, bounds the work.
+  if (status === 400 || status === 413 || status === 415) headers.connection = 'close';
   res.writeHead(status, headers);
   res.end(body);
 }
@@ -54,6 +55,7 @@ function problemResponse(
     code: error.code,
     ...(error.detail ? { detail: error.detail } : {}),
     ...(error.policyReasons.length > 0 ? { reasons: error.policyReasons } : {}),
+    ...error.extensions,
     correlation_id: correlationId,
   });
   const headers: Record<string, string | number> = {
@@ -63,5 +65,6 @@ function problemResponse(
   };
   if (entry.wwwAuthenticate) headers['www-authenticate'] = `Bearer realm="mandate", error="${entry.wwwAuthenticate}"`;
   if (error.allow) headers.allow = error.allow.join(', ');
+  if (error.retryAfterSeconds !== undefined) headers['retry-after'] = error.retryAfterSeconds;
   return { status: entry.status, headers, body };
 }

@@ -17,6 +17,8 @@ import { type DelegationClaims, mintDelegationToken } from '../gateway/dev/mint.
 import { readSecret } from '../gateway/pipeline/4-inject/secret.ts';
 import { queryEvents } from '../gateway/pipeline/6-audit/query.ts';
 import { verifyChain } from '../gateway/pipeline/6-audit/verify.ts';
+import { driftSteps } from './demo/drift.ts';
+import { runawayChapter } from './demo/runaway.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const WIDTH = 38;
@@ -24,20 +26,22 @@ const GAP = ' │ ';
 const FORGED_USER = 'mallory';
 
 type Backend = Config['backends'][number];
-type Claims = Omit<DelegationClaims, 'issuer'>;
+export type Claims = Omit<DelegationClaims, 'issuer'>;
 
-interface Step {
+export interface Step {
   readonly title: string;
   readonly method: string;
   readonly path: string;
   readonly claims: Claims;
   readonly headers?: Record<string, string>;
+  /** A JSON request body, sent as application/json. */
+  readonly body?: string;
   /** What must have happened; returns the problem in words, or undefined. */
   readonly expect: (seen: Seen) => string | undefined;
 }
 
 /** One step as it happened: the gateway's answer and the backend's record of it (if any). */
-interface Seen {
+export interface Seen {
   readonly status: number;
   // biome-ignore lint/suspicious/noExplicitAny: a problem+json or backend JSON body, read field by field
   readonly body: Record<string, any>;
@@ -51,9 +55,12 @@ const alice: Claims = {
   agents: ['procurement-agent'],
   audience: 'https://procurement.demo.mandate',
   scope: 'procurement:read procurement:write',
-  authorizationDetails: [{ type: 'procurement_contract', actions: ['cancel'], identifier: '12345' }],
+  authorizationDetails: [
+    { type: 'procurement_contract', actions: ['cancel'], identifier: '12345', vendor: 'X' },
+    { type: 'purchase_order', actions: ['create'], vendor: 'X', max_amount: 5000, currency: 'EUR' },
+  ],
   txn: `demo-${Date.now()}`,
-  intent: 'cancel my contractor agreement with vendor X',
+  intent: 'cancel my contractor agreement with vendor X, and reorder from X for up to 5000 EUR',
   extra: { roles: ['procurement'] },
 };
 const bob: Claims = {
@@ -94,6 +101,8 @@ const steps: Step[] = [
     claims: alice,
     expect: refused('intent.action_not_authorized'),
   },
+  // Intent binding: drift beyond the named contract and amount (scripts/demo/drift.ts).
+  ...driftSteps(alice, forwarded, refused),
   {
     title: "bob's support agent reads EMEA customer 9821 (bob is support staff in emea)",
     method: 'GET',
@@ -143,7 +152,12 @@ async function main(): Promise<number> {
     const backend = backendFor(config, step.path);
     const res = await fetch(`${gatewayUrl}${step.path}`, {
       method: step.method,
-      headers: { ...step.headers, authorization: `Bearer ${token}` },
+      headers: {
+        ...step.headers,
+        ...(step.body === undefined ? {} : { 'content-type': 'application/json' }),
+        authorization: `Bearer ${token}`,
+      },
+      body: step.body,
     });
     const body = (await res.json()) as Seen['body'];
     const correlationId = res.headers.get('x-mandate-correlation-id') ?? '';
@@ -154,6 +168,10 @@ async function main(): Promise<number> {
     if (problem) failures.push(`step ${i + 1}: ${problem}`);
     printStep(i + 1, step, seen, backend, problem);
   }
+
+  // Behavioural limits: a runaway agent stopped, then resumed (scripts/demo/runaway.ts).
+  const mint = (claims: Claims) => mintDelegationToken(key, { issuer, ...claims });
+  failures.push(...(await runawayChapter({ gatewayUrl, root: ROOT, mint }, alice)));
 
   const verdict = await printAudit(config.gateway.audit_db, correlationIds);
   if (!verdict) failures.push('the audit chain does not verify');
@@ -242,6 +260,7 @@ function agentColumn(step: Step): string[] {
   return [
     `${step.method} ${step.path}`,
     ...Object.entries(step.headers ?? {}).map(([k, v]) => `${k}: ${v}`),
+    ...(step.body === undefined ? [] : [`body: ${step.body}`]),
     `user:  ${c.user}`,
     `agent: ${c.agents.join(' ← ')}`,
     `scope: ${c.scope ?? '—'}`,

@@ -24,13 +24,25 @@ export type AdminHandler = (gw: Gateway, req: IncomingMessage, res: ServerRespon
  * success itself, and records its own audit events.
  */
 export function adminEndpoint(role: AdminRole, handler: AdminHandler): EndpointHandler {
+  return auditedEndpoint((gw, req, res, correlationId) =>
+    handler(gw, req, res, { admin: authenticateAdmin(gw, req, role), correlationId }),
+  );
+}
+
+/**
+ * The refusal handling of `adminEndpoint`, for an endpoint that authenticates its callers itself (the
+ * tasks API admits an admin key or the task's user): correlation id, and every thrown refusal audited
+ * like a refused proxy call, then answered as `application/problem+json`.
+ */
+export function auditedEndpoint(
+  handler: (gw: Gateway, req: IncomingMessage, res: ServerResponse, correlationId: string) => Promise<void>,
+): EndpointHandler {
   return async (gw, req, res) => {
     const correlationId = continueOrStartTrace(req.headers.traceparent).traceId;
     res.setHeader('x-mandate-correlation-id', correlationId);
     const startedMs = gw.now();
     try {
-      const admin = authenticateAdmin(gw, req, role);
-      await handler(gw, req, res, { admin, correlationId });
+      await handler(gw, req, res, correlationId);
     } catch (e) {
       const error = asMandateError(e);
       try {

@@ -4,6 +4,8 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { deepFreeze } from '../deep-freeze.ts';
 import { RESERVED_PREFIXES } from '../endpoints.ts';
+import { crossCheckApprovals } from './approvals-check.ts';
+import { crossCheckRequestAttributes } from './request-attributes-check.ts';
 import { configSchema, type RawConfig } from './schema.ts';
 import { crossCheckTokenService, resolveTokenServicePaths } from './token-service-check.ts';
 
@@ -87,6 +89,7 @@ function crossCheck(config: RawConfig): string[] {
     problems.push(`dev.issuer: "${config.dev.issuer}" is not listed under issuers`);
   }
   problems.push(...crossCheckTokenService(config, backends, issuers));
+  problems.push(...crossCheckApprovals(config));
   const known = [...backends].sort().join(', ');
   const seen = new Map<string, number>();
   config.routes.forEach((r, i) => {
@@ -120,6 +123,7 @@ function crossCheck(config: RawConfig): string[] {
     if (r.websocket && r.method !== 'GET') {
       problems.push(`${at}.websocket: only a GET route can accept WebSocket upgrades (RFC 6455 §4.1)`);
     }
+    problems.push(...crossCheckRequestAttributes(r, at));
     // Two routes whose templates match the same requests would make resolution order-dependent.
     const shape = `${r.method} ${r.path.replace(/\{[^}]+\}/g, '{}')}`;
     const first = seen.get(shape);

@@ -1,6 +1,9 @@
 import { z } from 'zod';
+import { approvalsSchema } from './approvals-schema.ts';
 import { auditCheckpointDefaults, auditCheckpointSchema } from './audit-checkpoint-schema.ts';
 import { auditSegmentSchema } from './audit-segment-schema.ts';
+import { limitsSchema } from './limits-schema.ts';
+import { bodyAttributesSchema, queryAttributesSchema } from './request-attributes-schema.ts';
 import { agentSchema, identityProviderSchema, tokenServiceSchema } from './token-service-schema.ts';
 
 /**
@@ -121,6 +124,17 @@ const route = z.strictObject({
    * tunnelled to upstream_path until either side closes or the token expires.
    */
   websocket: z.boolean().default(false),
+  // Intent binding (issue #4; request-attributes-schema.ts): what of the request the policy sees.
+  /** Query parameters exposed to policy as `input.request.query_params`. */
+  query: queryAttributesSchema,
+  /** A bounded JSON body, read before policy and forwarded byte for byte; its `fields` are `input.request.body`. */
+  body: bodyAttributesSchema,
+  /**
+   * Staged authorization (gateway/approvals/): `read`, `approval` (the user approves each call before
+   * it is forwarded, unless the policy says otherwise) or `execute`. Absent: `read` for GET and HEAD,
+   * `execute` for every other method.
+   */
+  tier: z.enum(['read', 'approval', 'execute']).optional(),
 });
 
 /** Roles an admin API key can hold; a key has exactly the roles listed (admin does not imply auditor). */
@@ -221,6 +235,11 @@ export const configSchema = z.strictObject({
   identity_providers: z.array(identityProviderSchema).default([]),
   /** Registered agents: their keys and the most they may ever be granted. */
   agents: z.array(agentSchema).default([]),
+  // Human approval of calls held by tier or policy (issue #4; gateway/approvals/, approvals-schema.ts).
+  approvals: approvalsSchema,
+  // Behavioural limits and the kill switch (issue #4 part 3; gateway/limits/, limits-schema.ts).
+  /** Requests per window, writes, distinct resources and amount per task; requests per agent and user. */
+  limits: limitsSchema,
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -53,7 +53,13 @@ export function resolveTokenServicePaths(
     ...(config.token_service
       ? { token_service: { ...config.token_service, keys_dir: at(config.token_service.keys_dir) } }
       : {}),
-    identity_providers: config.identity_providers.map(jwks),
+    identity_providers: config.identity_providers.map((idp) => {
+      const secret = idp.approval_login?.client_secret;
+      const resolved = jwks(idp);
+      return secret?.startsWith('file:')
+        ? { ...resolved, approval_login: { ...idp.approval_login!, client_secret: `file:${at(secret.slice(5))}` } }
+        : resolved;
+    }),
     agents: config.agents.map(jwks),
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { approvalLoginSchema } from './approvals-schema.ts';
 
 /**
  * The token service's sections of routes.yaml (issue #3): Mandate's own issuer and signing keys, the
@@ -52,6 +53,8 @@ export const identityProviderSchema = z.strictObject({
     .default(['access_token']),
   /** User claims passed to the exchange policy (entitlement mapping) and carried into issued tokens. */
   user_claims: z.array(claimName).default(['roles', 'groups']),
+  /** The approval page logs users in at this IdP (approvals-schema.ts). */
+  approval_login: approvalLoginSchema.optional(),
 });
 
 const detailCeiling = z.strictObject({

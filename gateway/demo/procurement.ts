@@ -7,7 +7,16 @@ import { type DemoBackend, type DemoRequest, sameSecret, sendJson, startDemoServ
  * token (`Authorization: Bearer <serviceToken>`) and has never heard of users, agents or delegation.
  * `GET /contracts/{id}/events` is a WebSocket: the contract on connect, then each status change; a
  * `{"type":"ping","id":…}` message is answered with `{"type":"pong","id":…}`.
+ * `POST /contracts/cancel?vendor=X` cancels every active contract of a vendor; `POST /purchase-orders`
+ * books `{vendor, amount, currency}` (it knows nothing of the user's intent: that is Mandate's job).
  */
+
+interface PurchaseOrder {
+  readonly id: string;
+  readonly vendor: string;
+  readonly amount: number;
+  readonly currency: string;
+}
 
 interface Contract {
   readonly id: string;
@@ -36,16 +45,42 @@ export function startProcurement(options: {
     if (contract === undefined) sendJson(res, 404, { error: 'not_found', message: 'no such contract' });
     return contract;
   };
+  const orders: PurchaseOrder[] = [];
   const watchers = new Map<string, Set<WebSocket>>();
+  const setStatus = (contract: Contract, status: 'paused' | 'cancelled') => {
+    contract.status = status;
+    for (const ws of watchers.get(contract.id) ?? []) ws.send(JSON.stringify({ type: 'status_changed', contract }));
+  };
   const transition = (status: 'paused' | 'cancelled') => (req: DemoRequest) => {
     const contract = found(req);
     if (contract === undefined) return;
     if (contract.status === 'cancelled') {
       return sendJson(req.res, 409, { error: 'conflict', message: 'contract is already cancelled' });
     }
-    contract.status = status;
+    setStatus(contract, status);
     sendJson(req.res, 200, contract);
-    for (const ws of watchers.get(contract.id) ?? []) ws.send(JSON.stringify({ type: 'status_changed', contract }));
+  };
+  const cancelAllOfVendor = ({ res, query }: DemoRequest) => {
+    const vendor = query.get('vendor');
+    if (vendor === null) return sendJson(res, 400, { error: 'bad_request', message: 'vendor is required' });
+    const cancelled = [...contracts.values()].filter((c) => c.vendor === vendor && c.status !== 'cancelled');
+    for (const contract of cancelled) setStatus(contract, 'cancelled');
+    sendJson(res, 200, { cancelled });
+  };
+  const placeOrder = ({ res }: DemoRequest, body: Buffer) => {
+    let order: Partial<PurchaseOrder>;
+    try {
+      order = JSON.parse(body.toString('utf8')) as Partial<PurchaseOrder>;
+    } catch {
+      return sendJson(res, 400, { error: 'bad_request', message: 'a JSON body is required' });
+    }
+    const { vendor, amount, currency } = order;
+    if (typeof vendor !== 'string' || typeof amount !== 'number' || typeof currency !== 'string') {
+      return sendJson(res, 400, { error: 'bad_request', message: 'vendor, amount and currency are required' });
+    }
+    const placed = { id: `po-${orders.length + 1}`, vendor, amount, currency };
+    orders.push(placed);
+    sendJson(res, 201, placed);
   };
   const watch = (ws: WebSocket, [id]: readonly string[]) => {
     const contract = contracts.get(id ?? '');
@@ -103,6 +138,8 @@ export function startProcurement(options: {
       },
       { method: 'POST', path: /^\/contracts\/([^/]+)\/cancel$/, handle: transition('cancelled') },
       { method: 'POST', path: /^\/contracts\/([^/]+)\/pause$/, handle: transition('paused') },
+      { method: 'POST', path: /^\/contracts\/cancel$/, handle: cancelAllOfVendor },
+      { method: 'POST', path: /^\/purchase-orders$/, handle: placeOrder },
       ...documentRoutes,
     ],
     websockets: [{ path: /^\/contracts\/([^/]+)\/events$/, open: watch }],

@@ -3,6 +3,8 @@ import type { Duplex } from 'node:stream';
 import type { Context, Span } from '@opentelemetry/api';
 import type { MandateError } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
+import { assertTaskActive } from '../limits/assert-task-active.ts';
+import { countCall } from '../limits/count-call.ts';
 import { asMandateError, sendProblem, writeProblem } from '../problem.ts';
 import { assertNotRevoked } from '../revocation/assert-not-revoked.ts';
 import { revocationSignal } from '../revocation/revocation-signal.ts';
@@ -11,8 +13,11 @@ import { continueOrStartTrace, type TraceContext, traceparentFor } from '../tele
 import { inStage, startRequestSpan, upstreamSpanId } from '../telemetry/tracing.ts';
 import { assertAudience } from './1-authenticate/audience.ts';
 import type { Principal } from './1-authenticate/principal.ts';
+import { readRequestAttributes } from './2-resolve/request-attributes.ts';
+import type { RequestBody } from './2-resolve/request-body.ts';
 import type { RouteMatch } from './2-resolve/route-match.ts';
 import { assertWebSocketRoute } from './2-resolve/websocket-route.ts';
+import { gateApproval } from './3-authorize/approval-gate.ts';
 import { authorize } from './3-authorize/authorize.ts';
 import { buildUpstreamHeaders } from './4-inject/upstream-headers.ts';
 import { type ForwardOutcome, forward } from './5-forward/forward.ts';
@@ -29,14 +34,15 @@ export async function handle(gw: Gateway, req: IncomingMessage, res: ServerRespo
   const call = startCall(gw, req);
   res.setHeader('x-mandate-correlation-id', call.trace.traceId);
   try {
-    const { match, headers } = await admit(gw, req, call, 'http');
+    const { match, headers, body } = await admit(gw, req, call, 'http');
 
-    // 5. Forward, streaming both ways.
+    // 5. Forward, streaming both ways; a body read in 2b goes as the very bytes the policy judged.
     const outcome = await inStage(call.ctx, 'mandate.forward', () =>
       forward(req, res, gw.pools.get(match.backend.name), {
         method: req.method ?? '',
         path: match.upstreamPath,
         headers,
+        body: body?.bytes,
       }),
     );
     if (outcome.failure) sendProblem(res, outcome.failure, call.trace.traceId);
@@ -111,13 +117,21 @@ async function admit(
   req: IncomingMessage,
   { trace, span, ctx, trail }: Call,
   protocol: 'http' | 'websocket',
-): Promise<{ principal: Principal; match: RouteMatch; headers: Record<string, string> }> {
+): Promise<{
+  principal: Principal;
+  match: RouteMatch;
+  headers: Record<string, string>;
+  body: RequestBody | undefined;
+}> {
   // 1. Who: a verified delegation token. Its audience is checked once the backend is known.
   const principal = await inStage(ctx, 'mandate.authenticate', () => gw.authenticator.authenticate(req));
   trail.principal = principal;
   // 1b. Still valid: not revoked by jti, user, task or agent. After the token cache, on every call, so
   //     a revocation takes effect on the very next request even for a token verified a moment ago.
   assertNotRevoked(gw.revocations, principal);
+  // 1c. Its task is not suspended (a limit crossed, or the kill switch): every token of the task is
+  //     refused from the moment of the suspension until its user or an admin resumes it. Memory only.
+  assertTaskActive(gw.limits.suspensions, principal);
 
   // 2. What: the business action and resource, from the canonical path (the path audited and forwarded).
   const match = inStage(ctx, 'mandate.resolve', () => gw.routes.resolve(req.method ?? '', req.url ?? ''));
@@ -127,9 +141,49 @@ async function admit(
   // Before policy, so a policy never evaluates a token minted for another backend (RFC 9068 §4).
   assertAudience(principal, match.backend.audience);
 
+  // 2b. What exactly: the query parameters and bounded JSON body the route exposes, for the policy to
+  //     bind the intent to. After authentication and the audience check, so only a token for this
+  //     backend can make the gateway hold a body in memory.
+  const attributes = await inStage(ctx, 'mandate.attributes', () => readRequestAttributes(req, match));
+
   // 3. May they: Rego compiled to Wasm, in-process. Deny and error both stop here.
   trail.decision = inStage(ctx, 'mandate.authorize', () =>
-    authorize(gw.policy, principal, match, req.method ?? '', gw.now()),
+    authorize(
+      gw.policy,
+      principal,
+      match,
+      req.method ?? '',
+      gw.now(),
+      attributes,
+      gw.limits.snapshot(principal, gw.now()),
+    ),
+  );
+  // 3b. Held for the user: a call its tier or the policy sends for approval goes on only with the
+  //     user's approval of this exact request, used here once. After the allow (approval never widens
+  //     what policy allows), before inject and the decision event (nothing forwarded without it).
+  await inStage(ctx, 'mandate.approval', () =>
+    gateApproval(gw.approvals, gw.audit, req, {
+      principal,
+      match,
+      method: req.method ?? '',
+      decision: trail.decision!,
+      body: attributes.body?.bytes,
+      correlationId: trace.traceId,
+      nowMs: gw.now(),
+    }),
+  );
+  // 3c. Counted against the behavioural limits: only calls about to be forwarded spend budget. Crossing
+  //     one refuses with 429 and suspends the task; the count is reserved in the state database before
+  //     the decision is recorded, so no crash or restart can let more than a limit through.
+  await inStage(ctx, 'mandate.limits', () =>
+    countCall(gw.limits, gw.audit, {
+      principal,
+      match,
+      attributes: attributes.body?.fields,
+      method: req.method ?? '',
+      correlationId: trace.traceId,
+      nowMs: gw.now(),
+    }),
   );
 
   // 4. Swap credentials. Built before the decision is recorded, so a refused header set never
@@ -162,7 +216,7 @@ async function admit(
   // 6a. The allow is committed before the first byte goes upstream; if it cannot be written, this
   //     throws MANDATE_AUDIT_UNAVAILABLE and nothing is forwarded.
   await inStage(ctx, 'mandate.audit.decision', () => trail.recordDecision(gw.now()));
-  return { principal, match, headers };
+  return { principal, match, headers, body: attributes.body };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { parseJsonObject } from '../pipeline/1-authenticate/strict-json.ts';
+import { parseJsonObject } from '../strict-json.ts';
 import { OAuthError } from './oauth-error.ts';
 import type { Subject } from './subject-token.ts';
 

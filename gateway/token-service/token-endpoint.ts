@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gateway } from '../gateway.ts';
 import type { Actor } from '../pipeline/1-authenticate/principal.ts';
 import { log } from '../telemetry/log.ts';
+import { newTraceId } from '../telemetry/trace-context.ts';
 import { verifyActor } from './actor-token.ts';
 import { authenticateClient } from './client-auth.ts';
 import { decideExchange } from './decide.ts';
@@ -33,7 +34,7 @@ export async function tokenEndpoint(gw: Gateway, req: IncomingMessage, res: Serv
     res.end(JSON.stringify({ error: 'not_found' }));
     return;
   }
-  const facts = emptyFacts(randomBytes(16).toString('hex'), gw.now());
+  const facts = emptyFacts(newTraceId(gw.now()), gw.now());
   // As on the proxy path: the id an agent reports is the one on the audit event.
   res.setHeader('x-mandate-correlation-id', facts.correlationId);
   try {
@@ -170,6 +171,9 @@ async function exchange(gw: Gateway, ts: TokenService, req: IncomingMessage, fac
   if (subject !== null && gw.revocations.isRevoked(revocationSubject(subject, task.txn))) {
     throw new OAuthError('invalid_request', 'subject_token.revoked');
   }
+  // 5b. Nor suspended (gateway/limits/): a suspended task gets no new token — renewal, re-delegation or
+  //     a fresh one naming its txn — until its user or an admin resumes it.
+  if (gw.limits.suspensions.isSuspended(task.txn)) throw new OAuthError('invalid_request', 'task.suspended');
 
   // 6. Target, then the decision: requested ∩ what the subject may pass on ∩ the agent's ceiling.
   const backend = resolveTarget(gw.config.backends, audience, resource, subject);
@@ -261,7 +265,7 @@ function taskOf(
   if (intent !== undefined && [...intent].length > MAX_INTENT_CHARS)
     throw new OAuthError('invalid_request', 'request.intent_too_long');
   if (subject?.kind !== 'delegation') {
-    return { txn: txn ?? `txn-${crypto.randomUUID()}`, intent, startedAt: nowSeconds };
+    return { txn: txn ?? `txn-${newTraceId(nowSeconds * 1000)}`, intent, startedAt: nowSeconds };
   }
   const prior = subject.principal;
   if (prior.txn === undefined) throw new OAuthError('invalid_request', 'subject_token.txn_missing');

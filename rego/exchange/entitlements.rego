@@ -13,6 +13,7 @@ roles := {
 		"authorization_details": [
 			{"type": "procurement_contract", "actions": ["read", "cancel", "pause", "watch"]},
 			{"type": "procurement_document", "actions": ["upload", "download"]},
+			{"type": "purchase_order", "actions": ["create"]},
 		],
 	}},
 	"support": {"crm": {

@@ -47,3 +47,16 @@ test_common_denials_are_all_reported_sorted if {
 	inp := object.union(fixtures.alice_cancel, {"version": 0, "agent_chain": []})
 	mandate.decision.reasons == ["agent.missing", "input.version_unsupported"] with input as inp
 }
+
+test_passes_approval_required_through if {
+	held := {"allow": true, "reasons": [], "approval_required": true}
+	mandate.decision == held with input as fixtures.alice_cancel
+		with data.mandate.policies.procurement.decision as held
+}
+
+test_common_denial_drops_approval_required if {
+	held := {"allow": true, "reasons": [], "approval_required": true}
+	inp := object.union(fixtures.alice_cancel, {"agent_chain": []})
+	mandate.decision == {"allow": false, "reasons": ["agent.missing"]} with input as inp
+		with data.mandate.policies.procurement.decision as held
+}

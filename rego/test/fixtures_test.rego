@@ -32,8 +32,10 @@ alice_cancel := {
 		"query": "",
 		"backend": "procurement",
 		"params": {"contract_id": "12345"},
+		"query_params": {},
+		"body": null,
 	},
-	"route": {"policy": "procurement", "template": "/procurement/contracts/{contract_id}/cancel"},
+	"route": {"policy": "procurement", "template": "/procurement/contracts/{contract_id}/cancel", "tier": "execute"},
 }
 
 # Bob, a support agent in EMEA, asked his agent to look up customer 42.
@@ -65,6 +67,8 @@ bob_read := {
 		"query": "",
 		"backend": "crm",
 		"params": {"region": "emea", "customer_id": "42"},
+		"query_params": {},
+		"body": null,
 	},
-	"route": {"policy": "crm", "template": "/crm/regions/{region}/customers/{customer_id}"},
+	"route": {"policy": "crm", "template": "/crm/regions/{region}/customers/{customer_id}", "tier": "read"},
 }

@@ -37,7 +37,7 @@ export interface AccessTokenOptions {
   readonly audience?: string;
 }
 
-export async function startIdp(): Promise<Idp> {
+export async function startIdp(options: { clients?: readonly Record<string, unknown>[] } = {}): Promise<Idp> {
   const server: Server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -60,6 +60,8 @@ export async function startIdp(): Promise<Idp> {
         redirect_uris: ['http://127.0.0.1/callback'],
         id_token_signed_response_alg: 'ES256',
       },
+      // More relying parties, e.g. Mandate's approval page (approval-page.test.ts).
+      ...((options.clients ?? []) as never[]),
     ],
     claims: { openid: ['sub', 'roles'] },
     features: {
@@ -151,10 +153,14 @@ export interface TokenStack {
 }
 
 export async function startTokenStack(
-  options: { editConfig?: StackOptions['editConfig']; env?: StackOptions['env'] } = {},
+  options: {
+    editConfig?: StackOptions['editConfig'];
+    env?: StackOptions['env'];
+    idpClients?: readonly Record<string, unknown>[];
+  } = {},
 ): Promise<TokenStack> {
   const dir = mkdtempSync(join(tmpdir(), 'mandate-tx-'));
-  const idp = await startIdp();
+  const idp = await startIdp(options.idpClients ? { clients: options.idpClients } : {});
   const agents = {
     hr: await createAgent(dir, 'hr-agent'),
     sub: await createAgent(dir, 'sub-agent'),

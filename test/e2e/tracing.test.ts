@@ -126,7 +126,10 @@ describe('tracing: one request span per call, continuing the caller trace, one c
       [
         'mandate.authenticate',
         'mandate.resolve',
+        'mandate.attributes',
         'mandate.authorize',
+        'mandate.approval',
+        'mandate.limits',
         'mandate.inject',
         'mandate.audit.decision',
         'mandate.forward',

@@ -1,5 +1,5 @@
 import { MandateError } from '../../errors.ts';
-import { parseJsonObject } from './strict-json.ts';
+import { parseJsonObject } from '../../strict-json.ts';
 
 // RFC 8725bis: only A-Z a-z 0-9 - _ and exactly two dots. Also rules out JWE (five parts), JSON
 // serialization (braces, quotes) and the unsecured form with its empty signature.

@@ -43,6 +43,8 @@ export function compileRoute(route: RouteConfig, backend: BackendConfig, default
   const idParam = PARAM.exec(route.resource.id ?? '')?.[1];
   const resourceId = idParam === undefined ? route.resource.id : indexOf.get(idParam);
   const policy = route.policy ?? defaultPolicy;
+  const attributes = { query: route.query, body: route.body };
+  const tier = route.tier ?? (route.method === 'GET' || route.method === 'HEAD' ? 'read' : 'execute');
 
   return {
     method: route.method,
@@ -79,6 +81,8 @@ export function compileRoute(route: RouteConfig, backend: BackendConfig, default
         policy,
         template: route.path,
         websocket: route.websocket,
+        attributes,
+        tier,
       };
     },
   };

@@ -1,3 +1,4 @@
+import type { BodyAttributesConfig } from '../../config/request-attributes-schema.ts';
 import type { BackendConfig } from '../../config/schema.ts';
 
 /** What a request means in business terms: the outcome of `resolve`. */
@@ -19,4 +20,12 @@ export interface RouteMatch {
   /** The route template that matched, e.g. /procurement/contracts/{contract_id}/cancel. */
   readonly template: string;
   readonly websocket: boolean;
+  /** What of the request the route exposes to policy (routes.yaml `query`, `body`): read in stage 2b. */
+  readonly attributes: {
+    readonly query: readonly string[];
+    /** Undefined: the body is not read, only streamed to the backend. */
+    readonly body: BodyAttributesConfig | undefined;
+  };
+  /** Staged authorization tier (routes.yaml `tier`, defaulted by method): `approval` holds calls for the user. */
+  readonly tier: 'read' | 'approval' | 'execute';
 }

@@ -12,7 +12,7 @@ export interface PolicyEngine {
   readonly revision: string;
   /**
    * Evaluates `mandate/decision` for one request, synchronously. A result that is not exactly one
-   * `{allow: boolean, reasons: string[]}` throws MANDATE_AUTHZ_POLICY_ERROR: the error denies.
+   * `{allow: boolean, reasons: string[], approval_required?: boolean}` throws MANDATE_AUTHZ_POLICY_ERROR: the error denies.
    */
   evaluate(input: PolicyInput): Decision;
   /**
@@ -137,11 +137,20 @@ function toDecision(resultSet: unknown, policyRevision: string): Decision {
   if (resultSet.length > 1) throw policyError('the policy returned more than one decision');
   const decision: unknown = resultSet[0]?.result;
   if (typeof decision !== 'object' || decision === null) throw policyError('the policy decision is malformed');
-  const { allow, reasons } = decision as Record<string, unknown>;
+  const { allow, reasons, approval_required: approvalRequired } = decision as Record<string, unknown>;
   if (typeof allow !== 'boolean' || !Array.isArray(reasons) || !reasons.every((r) => typeof r === 'string')) {
     throw policyError('the policy decision is malformed');
   }
-  return Object.freeze({ allow, reasons: Object.freeze([...reasons]), policyRevision });
+  // Optional (rego/mandate/decision.rego); present, it must be a boolean like `allow`.
+  if (approvalRequired !== undefined && typeof approvalRequired !== 'boolean') {
+    throw policyError('the policy decision is malformed');
+  }
+  return Object.freeze({
+    allow,
+    reasons: Object.freeze([...reasons]),
+    policyRevision,
+    ...(approvalRequired === undefined ? {} : { approvalRequired }),
+  });
 }
 
 const policyError = (detail: string): MandateError => new MandateError('MANDATE_AUTHZ_POLICY_ERROR', detail);

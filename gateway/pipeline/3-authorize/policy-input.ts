@@ -1,4 +1,6 @@
+import type { LimitsInput } from '../../limits/limits-input.ts';
 import type { Actor, Principal } from '../1-authenticate/principal.ts';
+import type { RequestAttributes } from '../2-resolve/request-attributes.ts';
 import type { RouteMatch } from '../2-resolve/route-match.ts';
 
 /**
@@ -41,9 +43,11 @@ import type { RouteMatch } from '../2-resolve/route-match.ts';
  *     "path": "/procurement/contracts/12345/cancel",
  *     "query": "",
  *     "backend": "procurement",
- *     "params": { "contract_id": "12345" }
+ *     "params": { "contract_id": "12345" },
+ *     "query_params": {},
+ *     "body": null
  *   },
- *   "route": { "policy": "procurement", "template": "/procurement/contracts/{contract_id}/cancel" }
+ *   "route": { "policy": "procurement", "template": "/procurement/contracts/{contract_id}/cancel", "tier": "execute" }
  * }
  * ```
  */
@@ -105,6 +109,17 @@ export interface PolicyInput {
     readonly backend: string;
     /** Path parameters, decoded, e.g. `{ "contract_id": "12345" }`. */
     readonly params: Readonly<Record<string, string>>;
+    // Intent binding (issue #4): what of the request a policy can compare with `authorization_details`.
+    /**
+     * The query parameters the route lists (routes.yaml `query`), decoded: each a string (`''` for
+     * `?vendor` or `?vendor=`) or null when absent. `{}` when the route lists none.
+     */
+    readonly query_params: Readonly<Record<string, string | null>>;
+    /**
+     * The JSON body fields the route lists (routes.yaml `body.fields`), each its JSON value as sent or
+     * null when absent (an explicit `null` reads the same). null when the route does not read the body.
+     */
+    readonly body: Readonly<Record<string, unknown>> | null;
   };
   /** The route that matched. */
   readonly route: {
@@ -112,7 +127,18 @@ export interface PolicyInput {
     readonly policy: string;
     /** The path template, e.g. `/procurement/contracts/{contract_id}/cancel`. */
     readonly template: string;
+    /**
+     * Staged authorization tier (routes.yaml `tier`; GET/HEAD default to `read`, others to `execute`).
+     * `approval`: the call is held for the user unless the decision says `approval_required: false`.
+     */
+    readonly tier: 'read' | 'approval' | 'execute';
   };
+  // Behavioural limits (issue #4): see gateway/limits/limits-input.ts for the shape and an example.
+  /**
+   * This call's task, agent and user counters before it is counted, with the configured maxima;
+   * null when routes.yaml has no `limits` section.
+   */
+  readonly limits: LimitsInput | null;
 }
 
 /** One party in the delegation chain; `iss` is null when the `act` object carries none. */
@@ -127,8 +153,17 @@ export interface PolicyActor {
  *
  * @param method The request method, as matched.
  * @param nowMs When the request was received, milliseconds since the epoch.
+ * @param attributes The query parameters and body fields the route exposes (stage 2b).
+ * @param limits The call's limit counters (gateway/limits/), null when no limits are configured.
  */
-export function buildPolicyInput(principal: Principal, match: RouteMatch, method: string, nowMs: number): PolicyInput {
+export function buildPolicyInput(
+  principal: Principal,
+  match: RouteMatch,
+  method: string,
+  nowMs: number,
+  attributes: RequestAttributes,
+  limits: LimitsInput | null = null,
+): PolicyInput {
   return {
     version: 1,
     time: { unix_ms: nowMs, iso: new Date(nowMs).toISOString() },
@@ -153,8 +188,11 @@ export function buildPolicyInput(principal: Principal, match: RouteMatch, method
       query: match.query,
       backend: match.backend.name,
       params: match.params,
+      query_params: attributes.queryParams,
+      body: attributes.body?.fields ?? null,
     },
-    route: { policy: match.policy, template: match.template },
+    route: { policy: match.policy, template: match.template, tier: match.tier },
+    limits,
   };
 }
 

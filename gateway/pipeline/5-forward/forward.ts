@@ -10,6 +10,11 @@ export interface UpstreamRequest {
   /** Path and query on the backend, derived from the canonical path. */
   readonly path: string;
   readonly headers: Record<string, string>;
+  /**
+   * The body already read and judged (a route with `body:` in routes.yaml), sent as these exact bytes
+   * with their Content-Length, never re-serialised; undefined streams the agent's body as it arrives.
+   */
+  readonly body?: Buffer | undefined;
 }
 
 /** What happened on the wire, for the outcome audit event. */
@@ -27,7 +32,7 @@ const REQUEST_HAS_NO_BODY = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
 
 /**
  * Streams the request to the backend and the response back: no buffering in either direction, so
- * memory stays bounded for any body size. Never throws: failures are returned in the outcome, and
+ * memory stays bounded for any body size (a body read in stage 2b is bounded by its route). Never throws: failures are returned in the outcome, and
  * the caller answers the agent (502/504) if the response has not started.
  */
 export async function forward(
@@ -51,12 +56,17 @@ export async function forward(
       yield chunk as Buffer;
     }
   }
+  const buffered = upstream.body;
+  if (buffered !== undefined) bytesIn = buffered.length;
+  const streamed =
+    buffered === undefined && hasBody ? Readable.from(countedRequestBody(), { objectMode: false }) : null;
   try {
     const response = await dispatcher.request({
       method: upstream.method as Dispatcher.HttpMethod,
       path: upstream.path,
-      headers: upstream.headers,
-      body: hasBody ? Readable.from(countedRequestBody(), { objectMode: false }) : null,
+      headers:
+        buffered === undefined ? upstream.headers : { ...upstream.headers, 'content-length': String(buffered.length) },
+      body: buffered ?? streamed,
     });
     status = response.statusCode;
     res.writeHead(status, relayableResponseHeaders(response.headers));

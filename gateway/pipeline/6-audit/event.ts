@@ -14,7 +14,15 @@ export type AuditKind =
   | 'token_refused'
   | 'revocation'
   // a sealed segment removed by retention (retention-event.ts)
-  | 'retention';
+  | 'retention'
+  // human approval of held calls (gateway/approvals/approval-event.ts)
+  | 'approval_requested'
+  | 'approval_granted'
+  | 'approval_rejected'
+  | 'approval_used'
+  // a task suspended (a limit crossed, or the kill switch) or resumed (gateway/limits/task-event.ts)
+  | 'task_suspended'
+  | 'task_resumed';
 
 /**
  * One audit event as the pipeline records it. Denials and errors are one event; an allowed call is a

@@ -3,7 +3,17 @@ import { after, before, describe, it } from 'node:test';
 import { MandateError } from '../../../gateway/errors.ts';
 import { authorize } from '../../../gateway/pipeline/3-authorize/authorize.ts';
 import { loadPolicyEngine, type PolicyEngine } from '../../../gateway/pipeline/3-authorize/engine.ts';
-import { alice, bob, buildBundle, contractChange, contractList, customer, removeBundles, T0_MS } from './fixtures.ts';
+import {
+  alice,
+  bob,
+  buildBundle,
+  contractChange,
+  contractList,
+  customer,
+  NO_ATTRIBUTES,
+  removeBundles,
+  T0_MS,
+} from './fixtures.ts';
 
 after(removeBundles);
 
@@ -25,20 +35,20 @@ describe('authorize with the real policy bundle', () => {
 
   describe('procurement: the intent names cancel on contract 12345', () => {
     it('allows cancelling 12345', () => {
-      const decision = authorize(engine, alice(), contractChange('cancel', '12345'), 'POST', T0_MS);
+      const decision = authorize(engine, alice(), contractChange('cancel', '12345'), 'POST', T0_MS, NO_ATTRIBUTES);
       assert.deepEqual(decision, { allow: true, reasons: [], policyRevision: engine.revision });
     });
 
     it('denies cancelling 12346: the agent drifted from the intent', () => {
       assertDenied(
-        () => authorize(engine, alice(), contractChange('cancel', '12346'), 'POST', T0_MS),
+        () => authorize(engine, alice(), contractChange('cancel', '12346'), 'POST', T0_MS, NO_ATTRIBUTES),
         ['intent.identifier_mismatch'],
       );
     });
 
     it('denies pausing 12345: not the action the user intended', () => {
       assertDenied(
-        () => authorize(engine, alice(), contractChange('pause', '12345'), 'POST', T0_MS),
+        () => authorize(engine, alice(), contractChange('pause', '12345'), 'POST', T0_MS, NO_ATTRIBUTES),
         ['intent.action_not_authorized'],
       );
     });
@@ -46,18 +56,28 @@ describe('authorize with the real policy bundle', () => {
     it('denies cancelling without the write scope, saying which scope is missing', () => {
       assertDenied(
         () =>
-          authorize(engine, alice({ scopes: ['procurement:read'] }), contractChange('cancel', '12345'), 'POST', T0_MS),
+          authorize(
+            engine,
+            alice({ scopes: ['procurement:read'] }),
+            contractChange('cancel', '12345'),
+            'POST',
+            T0_MS,
+            NO_ATTRIBUTES,
+          ),
         ['scope.missing:procurement:write'],
       );
     });
 
     it('allows listing contracts without any intent', () => {
-      assert.equal(authorize(engine, alice({ authorizationDetails: [] }), contractList(), 'GET', T0_MS).allow, true);
+      assert.equal(
+        authorize(engine, alice({ authorizationDetails: [] }), contractList(), 'GET', T0_MS, NO_ATTRIBUTES).allow,
+        true,
+      );
     });
 
     it('denies a user without the procurement role', () => {
       assertDenied(
-        () => authorize(engine, bob(), contractList(), 'GET', T0_MS),
+        () => authorize(engine, bob(), contractList(), 'GET', T0_MS, NO_ATTRIBUTES),
         ['role.missing:procurement', 'scope.missing:procurement:read'],
       );
     });
@@ -65,16 +85,19 @@ describe('authorize with the real policy bundle', () => {
 
   describe('crm: support reads customers of their own region', () => {
     it('allows bob to read an EMEA customer', () => {
-      assert.equal(authorize(engine, bob(), customer('read', 'emea', '42'), 'GET', T0_MS).allow, true);
+      assert.equal(authorize(engine, bob(), customer('read', 'emea', '42'), 'GET', T0_MS, NO_ATTRIBUTES).allow, true);
     });
 
     it('denies bob an AMER customer', () => {
-      assertDenied(() => authorize(engine, bob(), customer('read', 'amer', '42'), 'GET', T0_MS), ['region.mismatch']);
+      assertDenied(
+        () => authorize(engine, bob(), customer('read', 'amer', '42'), 'GET', T0_MS, NO_ATTRIBUTES),
+        ['region.mismatch'],
+      );
     });
 
     it('denies bob updating a customer', () => {
       assertDenied(
-        () => authorize(engine, bob(), customer('update', 'emea', '42'), 'PATCH', T0_MS),
+        () => authorize(engine, bob(), customer('update', 'emea', '42'), 'PATCH', T0_MS, NO_ATTRIBUTES),
         ['role.missing:crm_editor', 'scope.missing:crm:write'],
       );
     });
@@ -82,21 +105,21 @@ describe('authorize with the real policy bundle', () => {
 
   it('denies, rather than errors, on a route whose policy does not exist', () => {
     assertDenied(
-      () => authorize(engine, alice(), contractChange('cancel', '12345', 'billing'), 'POST', T0_MS),
+      () => authorize(engine, alice(), contractChange('cancel', '12345', 'billing'), 'POST', T0_MS, NO_ATTRIBUTES),
       ['policy.not_found'],
     );
   });
 
   it('denies every route of the default policy', () => {
     assertDenied(
-      () => authorize(engine, alice(), contractChange('cancel', '12345', 'default'), 'POST', T0_MS),
+      () => authorize(engine, alice(), contractChange('cancel', '12345', 'default'), 'POST', T0_MS, NO_ATTRIBUTES),
       ['policy.default_deny'],
     );
   });
 
   it('denies a principal without an agent, whatever the route policy says', () => {
     assertDenied(
-      () => authorize(engine, alice({ chain: [] }), contractChange('cancel', '12345'), 'POST', T0_MS),
+      () => authorize(engine, alice({ chain: [] }), contractChange('cancel', '12345'), 'POST', T0_MS, NO_ATTRIBUTES),
       ['agent.missing'],
     );
   });
@@ -113,7 +136,7 @@ describe('authorize', () => {
         throw new MandateError('MANDATE_AUTHZ_POLICY_ERROR', 'the policy returned no decision');
       },
     };
-    assert.throws(() => authorize(broken, alice(), contractList(), 'GET', T0_MS), {
+    assert.throws(() => authorize(broken, alice(), contractList(), 'GET', T0_MS, NO_ATTRIBUTES), {
       name: 'MandateError',
       code: 'MANDATE_AUTHZ_POLICY_ERROR',
     });

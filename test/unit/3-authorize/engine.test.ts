@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadPolicyEngine, PolicyBundleError } from '../../../gateway/pipeline/3-authorize/engine.ts';
 import { buildPolicyInput, type PolicyInput } from '../../../gateway/pipeline/3-authorize/policy-input.ts';
-import { alice, buildBundle, compileBundle, contractChange, removeBundles, T0_MS } from './fixtures.ts';
+import { alice, buildBundle, compileBundle, contractChange, NO_ATTRIBUTES, removeBundles, T0_MS } from './fixtures.ts';
 
 after(removeBundles);
 
 const clock = () => T0_MS;
 const aliceCancels = (attributes: Record<string, unknown> = {}): PolicyInput =>
-  buildPolicyInput(alice({ attributes }), contractChange('cancel', '12345'), 'POST', T0_MS);
+  buildPolicyInput(alice({ attributes }), contractChange('cancel', '12345'), 'POST', T0_MS, NO_ATTRIBUTES);
 
 /** A bundle whose whole policy is `package mandate` plus `body`. */
 const bundleOf = (body: string) => compileBundle(`package mandate\n\n${body}\n`);
@@ -33,6 +33,21 @@ describe('loadPolicyEngine', () => {
     assert.match(engine.revision, /^[0-9a-f]{64}$/);
     assert.equal(engine.revision, expected);
     assert.equal(engine.evaluate(aliceCancels({ roles: ['procurement'] })).policyRevision, engine.revision);
+  });
+
+  it('carries the optional approval_required, absent when the policy says nothing', async () => {
+    const held = await loadPolicyEngine(
+      bundleOf('decision := {"allow": true, "reasons": [], "approval_required": true}'),
+      clock,
+    );
+    const waived = await loadPolicyEngine(
+      bundleOf('decision := {"allow": true, "reasons": [], "approval_required": false}'),
+      clock,
+    );
+    const silent = await loadPolicyEngine(bundleOf('decision := {"allow": true, "reasons": []}'), clock);
+    assert.equal(held.evaluate(aliceCancels()).approvalRequired, true);
+    assert.equal(waived.evaluate(aliceCancels()).approvalRequired, false);
+    assert.ok(!('approvalRequired' in silent.evaluate(aliceCancels())));
   });
 
   it('revision changes when the policy changes', async () => {
@@ -122,6 +137,7 @@ describe('PolicyEngine.evaluate fails closed', () => {
     'missing reasons': 'decision := {"allow": true}',
     'reasons that are not an array': 'decision := {"allow": false, "reasons": "denied"}',
     'a reason that is not a string': 'decision := {"allow": false, "reasons": ["denied", 7]}',
+    'a non-boolean approval_required': 'decision := {"allow": true, "reasons": [], "approval_required": "yes"}',
   };
   for (const [shape, body] of Object.entries(malformed)) {
     it(`${shape} is a policy error`, async () => {

@@ -4,12 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BackendConfig } from '../../../gateway/config/schema.ts';
 import type { Principal } from '../../../gateway/pipeline/1-authenticate/principal.ts';
+import type { RequestAttributes } from '../../../gateway/pipeline/2-resolve/request-attributes.ts';
 import type { RouteMatch } from '../../../gateway/pipeline/2-resolve/route-match.ts';
 
 /** Shared set-up for the stage-3 tests: real policy bundles and the demo story's principals and routes. */
 
 /** 2030-01-01T00:00:00Z: far from the real clock, so nothing passes by accident. */
 export const T0_MS = Date.UTC(2030, 0, 1);
+
+/** A route that exposes no query parameter and does not read its body. */
+export const NO_ATTRIBUTES: RequestAttributes = { queryParams: {}, body: undefined };
 
 let root: string | undefined;
 const tempDir = (prefix: string): string => {
@@ -113,6 +117,8 @@ export function contractChange(verb: 'cancel' | 'pause', contractId: string, pol
     policy,
     template: `/procurement/contracts/{contract_id}/${verb}`,
     websocket: false,
+    tier: 'execute',
+    attributes: { query: [], body: undefined },
   };
 }
 
@@ -129,6 +135,8 @@ export function customer(verb: 'read' | 'update', region: string, customerId: st
     policy: 'crm',
     template: '/crm/regions/{region}/customers/{customer_id}',
     websocket: false,
+    tier: verb === 'read' ? 'read' : 'execute',
+    attributes: { query: [], body: undefined },
   };
 }
 

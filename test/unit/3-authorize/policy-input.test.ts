@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Actor } from '../../../gateway/pipeline/1-authenticate/principal.ts';
 import { buildPolicyInput } from '../../../gateway/pipeline/3-authorize/policy-input.ts';
-import { alice, bob, contractChange, contractList, T0_MS } from './fixtures.ts';
+import { alice, bob, contractChange, contractList, NO_ATTRIBUTES, T0_MS } from './fixtures.ts';
 
 describe('buildPolicyInput', () => {
   it('builds the versioned, snake_case document policies are written against', () => {
-    const input = buildPolicyInput(alice(), contractChange('cancel', '12345'), 'POST', T0_MS + 123);
+    const input = buildPolicyInput(alice(), contractChange('cancel', '12345'), 'POST', T0_MS + 123, NO_ATTRIBUTES);
     assert.deepEqual(input, {
       version: 1,
       time: { unix_ms: T0_MS + 123, iso: '2030-01-01T00:00:00.123Z' },
@@ -35,13 +35,16 @@ describe('buildPolicyInput', () => {
         query: '',
         backend: 'procurement',
         params: { contract_id: '12345' },
+        query_params: {},
+        body: null,
       },
-      route: { policy: 'procurement', template: '/procurement/contracts/{contract_id}/cancel' },
+      route: { policy: 'procurement', template: '/procurement/contracts/{contract_id}/cancel', tier: 'execute' },
+      limits: null,
     });
   });
 
   it('turns absent optional values into null, so Rego can test them', () => {
-    const input = buildPolicyInput(bob(), contractList(), 'GET', T0_MS);
+    const input = buildPolicyInput(bob(), contractList(), 'GET', T0_MS, NO_ATTRIBUTES);
     assert.deepEqual(input.agent, { sub: 'support-assistant', iss: null });
     assert.deepEqual(input.agent_chain, [{ sub: 'support-assistant', iss: null }]);
     assert.equal(input.token.txn, null);
@@ -53,10 +56,31 @@ describe('buildPolicyInput', () => {
     assert.deepEqual(json.token.txn, null, 'null survives serialisation into the Wasm module');
   });
 
+  it('carries the query parameters and body fields the route exposes, never the raw body', () => {
+    const body = {
+      bytes: Buffer.from('{"vendor":"X","amount":120,"note":"secret"}'),
+      json: {},
+      fields: { vendor: 'X', amount: 120 },
+    };
+    const input = buildPolicyInput(alice(), contractList(), 'POST', T0_MS, {
+      queryParams: { vendor: 'X', status: null },
+      body,
+    });
+    assert.deepEqual(input.request.query_params, { vendor: 'X', status: null });
+    assert.deepEqual(input.request.body, { vendor: 'X', amount: 120 });
+    assert.ok(!JSON.stringify(input).includes('secret'), 'fields the route does not list never reach policy');
+  });
+
   it('keeps the chain outermost first, and only the identity of each actor', () => {
     const outer = { sub: 'procurement-assistant', iss: 'https://agents.dev.local', exp: 1 } as Actor;
     const inner = { sub: 'planner' };
-    const input = buildPolicyInput(alice({ agent: outer, chain: [outer, inner] }), contractList(), 'GET', T0_MS);
+    const input = buildPolicyInput(
+      alice({ agent: outer, chain: [outer, inner] }),
+      contractList(),
+      'GET',
+      T0_MS,
+      NO_ATTRIBUTES,
+    );
     assert.deepEqual(input.agent, { sub: 'procurement-assistant', iss: 'https://agents.dev.local' });
     assert.deepEqual(input.agent_chain, [
       { sub: 'procurement-assistant', iss: 'https://agents.dev.local' },
@@ -65,7 +89,9 @@ describe('buildPolicyInput', () => {
   });
 
   it('never carries the token hash, audience or backend address', () => {
-    const json = JSON.stringify(buildPolicyInput(alice(), contractChange('cancel', '12345'), 'POST', T0_MS));
+    const json = JSON.stringify(
+      buildPolicyInput(alice(), contractChange('cancel', '12345'), 'POST', T0_MS, NO_ATTRIBUTES),
+    );
     assert.ok(!json.includes(alice().tokenHash));
     assert.ok(!json.includes('procurement.demo.mandate'));
     assert.ok(!json.includes('127.0.0.1'));

@@ -1,0 +1,243 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import type { CounterName, CounterScope, LimitName, TaskStateChange } from './limit-types.ts';
+
+/**
+ * Limit counters and task suspensions in the state database (`gateway.state_db`, SQLite, WAL), in
+ * their own tables beside the revocations. Every change is one short transaction, so several
+ * processes (gateways on the same file, `mandate task …`) can share it: a counter is only ever
+ * increased by "add unless that passes the maximum", read and written under SQLite's write lock, so
+ * the sum of what all processes admitted never passes a maximum.
+ */
+export class LimitStore {
+  readonly #db: Database.Database;
+  readonly #reserve: (
+    scope: CounterScope,
+    key: string,
+    name: CounterName,
+    windowStartMs: number,
+    need: number,
+    want: number,
+    max: number,
+    nowMs: number,
+  ) => Reservation;
+  readonly #addResource: (txn: string, resource: string, max: number) => ResourceCount;
+  readonly #change: (change: Omit<TaskStateChange, 'id'>) => number;
+  readonly #counter: Database.Statement<[CounterScope, string, CounterName], CounterRow>;
+  readonly #resources: Database.Statement<[string], string>;
+  readonly #task: Database.Statement<[string], { user: string | null }>;
+  readonly #recordTask: Database.Statement<[string, string | null, string, number]>;
+  readonly #since: Database.Statement<[number], TaskStateRow>;
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+    this.#counter = db.prepare(
+      'SELECT window_start_ms, value FROM limit_counters WHERE scope = ? AND key = ? AND name = ?',
+    );
+    this.#resources = db.prepare<[string], string>('SELECT resource FROM limit_task_resources WHERE txn = ?').pluck();
+    this.#task = db.prepare('SELECT user FROM limit_tasks WHERE txn = ?');
+    this.#recordTask = db.prepare(
+      'INSERT OR IGNORE INTO limit_tasks (txn, user, agent, first_seen_ms) VALUES (?, ?, ?, ?)',
+    );
+    this.#since = db.prepare('SELECT * FROM task_states WHERE id > ? ORDER BY id');
+    const upsert = db.prepare(
+      `INSERT INTO limit_counters (scope, key, name, window_start_ms, value, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (scope, key, name) DO UPDATE SET window_start_ms = excluded.window_start_ms,
+         value = excluded.value, updated_at_ms = excluded.updated_at_ms`,
+    );
+    // IMMEDIATE: the write lock is taken before the read, so two processes cannot both read the same
+    // value and both add to it.
+    this.#reserve = db.transaction((scope, key, name, windowStartMs, need, want, max, nowMs) => {
+      const row = this.#counter.get(scope, key, name);
+      // A row from an older window counts as zero; one from a newer window (another process's clock
+      // is ahead) is kept: the larger window wins, so the clocks disagreeing never resets a count.
+      const window = Math.max(windowStartMs, row?.window_start_ms ?? 0);
+      const value = row !== undefined && row.window_start_ms === window ? row.value : 0;
+      if (value + need > max) return { granted: 0, value };
+      const granted = Math.min(want, max - value);
+      upsert.run(scope, key, name, window, value + granted, nowMs);
+      return { granted, value: value + granted };
+    }).immediate;
+    const hasResource = db.prepare('SELECT 1 FROM limit_task_resources WHERE txn = ? AND resource = ?').pluck();
+    const countResources = db.prepare('SELECT count(*) FROM limit_task_resources WHERE txn = ?').pluck();
+    const insertResource = db.prepare('INSERT INTO limit_task_resources (txn, resource) VALUES (?, ?)');
+    this.#addResource = db.transaction((txn: string, resource: string, max: number): ResourceCount => {
+      const count = countResources.get(txn) as number;
+      if (hasResource.get(txn, resource) !== undefined) return { outcome: 'known', count };
+      if (count + 1 > max) return { outcome: 'refused', count };
+      insertResource.run(txn, resource);
+      return { outcome: 'added', count: count + 1 };
+    }).immediate;
+    const insertChange = db.prepare(
+      'INSERT INTO task_states (txn, state, at_ms, by, via, reason, limit_name, user) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    const clearCounters = db.prepare("DELETE FROM limit_counters WHERE scope = 'task' AND key = ?");
+    const clearResources = db.prepare('DELETE FROM limit_task_resources WHERE txn = ?');
+    this.#change = db.transaction((c: Omit<TaskStateChange, 'id'>) => {
+      // A resumed task starts over with a fresh budget: the person resuming it has looked at it.
+      if (c.state === 'resumed') {
+        clearCounters.run(c.txn);
+        clearResources.run(c.txn);
+      }
+      const { lastInsertRowid } = insertChange.run(c.txn, c.state, c.atMs, c.by, c.via, c.reason, c.limit, c.user);
+      return Number(lastInsertRowid);
+    }).immediate;
+  }
+
+  /** Opens (creating if needed) the database, its folder and the limit tables. Throws if it cannot. */
+  static open(file: string, options: { busyTimeoutMs?: number } = {}): LimitStore {
+    mkdirSync(dirname(resolve(file)), { recursive: true });
+    const db = new Database(file, { timeout: options.busyTimeoutMs ?? 2000 });
+    try {
+      db.pragma('journal_mode = WAL');
+      // A reservation is committed before the call it pays for is forwarded, and a suspension before it
+      // is answered: FULL syncs each commit, so not even a power loss gives a budget back.
+      db.pragma('synchronous = FULL');
+      db.exec(schemaSql);
+      return new LimitStore(db);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Adds between `need` and `want` to a counter (as much as fits under `max`) in one transaction, or
+   * nothing when even `need` does not fit. Windowed counters restart at zero in a new window;
+   * `windowStartMs` 0 is a counter over the task's life.
+   */
+  reserve(
+    scope: CounterScope,
+    key: string,
+    name: CounterName,
+    windowStartMs: number,
+    need: number,
+    want: number,
+    max: number,
+    nowMs: number,
+  ): Reservation {
+    return this.#reserve(scope, key, name, windowStartMs, need, want, max, nowMs);
+  }
+
+  /** A counter's stored value in `windowStartMs` (0 when it has none there). */
+  counter(scope: CounterScope, key: string, name: CounterName, windowStartMs: number): number {
+    const row = this.#counter.get(scope, key, name);
+    return row !== undefined && row.window_start_ms >= windowStartMs ? row.value : 0;
+  }
+
+  /**
+   * Records that a task touched a resource, unless that makes more than `max` different ones; `count`
+   * is how many different ones it has touched afterwards (every process's).
+   */
+  addResource(txn: string, resource: string, max: number): ResourceCount {
+    return this.#addResource(txn, resource, max);
+  }
+
+  resources(txn: string): string[] {
+    return this.#resources.all(txn);
+  }
+
+  /** Remembers whose task a txn is, the first time it is seen: the user who may resume it. */
+  recordTask(txn: string, user: string | null, agent: string, nowMs: number): void {
+    this.#recordTask.run(txn, user, agent, nowMs);
+  }
+
+  /** The user first seen with this txn; null for a background agent's task or one never seen. */
+  taskUser(txn: string): string | null {
+    return this.#task.get(txn)?.user ?? null;
+  }
+
+  /** Stores a suspension or a resumption (which also clears the task's counters); returns its row id. */
+  recordChange(change: Omit<TaskStateChange, 'id'>): number {
+    return this.#change(change);
+  }
+
+  /** Suspensions and resumptions with an id above `id`, oldest first. */
+  changesSince(id: number): TaskStateChange[] {
+    return this.#since.all(id).map((r) => ({
+      id: r.id,
+      txn: r.txn,
+      state: r.state,
+      atMs: r.at_ms,
+      by: r.by,
+      via: r.via,
+      reason: r.reason,
+      limit: r.limit_name,
+      user: r.user,
+    }));
+  }
+
+  /** Changes when another connection commits to the file (SQLite `PRAGMA data_version`). */
+  dataVersion(): number {
+    return this.#db.pragma('data_version', { simple: true }) as number;
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
+
+export interface Reservation {
+  /** How much was added: 0 when `need` did not fit. */
+  readonly granted: number;
+  /** The counter's value afterwards (all processes' reservations). */
+  readonly value: number;
+}
+
+export interface ResourceCount {
+  readonly outcome: 'added' | 'known' | 'refused';
+  readonly count: number;
+}
+
+interface CounterRow {
+  window_start_ms: number;
+  value: number;
+}
+
+interface TaskStateRow {
+  id: number;
+  txn: string;
+  state: 'suspended' | 'resumed';
+  at_ms: number;
+  by: string;
+  via: TaskStateChange['via'];
+  reason: string;
+  limit_name: LimitName | null;
+  user: string | null;
+}
+
+// STRICT and CHECK: a row the gateway could not interpret is refused at insert, not skipped at load.
+const schemaSql = `
+CREATE TABLE IF NOT EXISTS limit_counters (
+  scope TEXT NOT NULL CHECK (scope IN ('task', 'agent', 'user')),
+  key TEXT NOT NULL,
+  name TEXT NOT NULL CHECK (name IN ('requests', 'writes', 'amount')),
+  window_start_ms INTEGER NOT NULL,
+  value REAL NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (scope, key, name)
+) STRICT;
+CREATE TABLE IF NOT EXISTS limit_task_resources (
+  txn TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  PRIMARY KEY (txn, resource)
+) STRICT;
+CREATE TABLE IF NOT EXISTS limit_tasks (
+  txn TEXT PRIMARY KEY,
+  user TEXT,
+  agent TEXT NOT NULL,
+  first_seen_ms INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS task_states (
+  id INTEGER PRIMARY KEY,
+  txn TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('suspended', 'resumed')),
+  at_ms INTEGER NOT NULL,
+  by TEXT NOT NULL,
+  via TEXT NOT NULL CHECK (via IN ('limit', 'admin_api', 'user', 'cli')),
+  reason TEXT NOT NULL,
+  limit_name TEXT,
+  user TEXT
+) STRICT;
+`;

@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { limitsSchema } from '../../../gateway/config/limits-schema.ts';
+import { MandateError } from '../../../gateway/errors.ts';
+import { Limits } from '../../../gateway/limits/limits.ts';
+import type { RouteMatch } from '../../../gateway/pipeline/2-resolve/route-match.ts';
+import { alice, bob, contractChange, contractList as listFixture, T0_MS } from '../3-authorize/fixtures.ts';
+
+/** GET /procurement/contracts: a read. */
+const contractList = (): RouteMatch => ({ ...listFixture(), tier: 'read' });
+
+const dir = mkdtempSync(join(tmpdir(), 'mandate-limits-'));
+let files = 0;
+const open: Limits[] = [];
+after(() => {
+  for (const limits of open) limits.close();
+});
+
+/** A Limits on its own state database (or `file`, to play a second process or a restart). */
+function limits(config: unknown, options: { file?: string; now?: () => number } = {}) {
+  const file = options.file ?? join(dir, `state-${files++}.db`);
+  const opened = Limits.open(file, limitsSchema.parse(config), { now: options.now ?? (() => T0_MS), pollMs: 60_000 });
+  open.push(opened);
+  return { limits: opened, file };
+}
+
+const countN = (l: Limits, n: number, match: RouteMatch = contractList(), principal = alice()) => {
+  let allowed = 0;
+  for (let i = 0; i < n; i++) if (l.count(principal, match, undefined, T0_MS) === undefined) allowed++;
+  return allowed;
+};
+
+describe('limits', () => {
+  it('counts up to the maximum, then names the limit crossed and when its window ends', () => {
+    const { limits: l } = limits({ window_seconds: 60, task: { requests: 5 } });
+    assert.equal(countN(l, 5), 5);
+    assert.deepEqual(l.count(alice(), contractList(), undefined, T0_MS), {
+      limit: 'task.requests',
+      max: 5,
+      windowEndsMs: T0_MS + 60_000,
+    });
+    // The next window starts over.
+    assert.equal(l.count(alice(), contractList(), undefined, T0_MS + 60_000), undefined);
+  });
+
+  it('two processes on one state database never admit more than the maximum between them', () => {
+    const first = limits({ task: { requests: 40 }, persist_every: 16 });
+    const second = limits({ task: { requests: 40 }, persist_every: 16 }, { file: first.file });
+    let allowed = 0;
+    for (let i = 0; i < 60; i++) {
+      if (first.limits.count(alice(), contractList(), undefined, T0_MS) === undefined) allowed++;
+      if (second.limits.count(alice(), contractList(), undefined, T0_MS) === undefined) allowed++;
+    }
+    assert.ok(allowed <= 40, `${allowed} admitted`);
+    assert.ok(allowed >= 40 - 2 * 15, `${allowed} admitted`);
+  });
+
+  it('a restart (or crash) keeps what was spent: reserved ahead counts as spent, never as free', () => {
+    const before = limits({ task: { requests: 50 }, persist_every: 16 });
+    assert.equal(countN(before.limits, 20), 20);
+    // No close: the process "crashed" holding 12 reserved, unused calls.
+    const after = limits({ task: { requests: 50 }, persist_every: 16 }, { file: before.file });
+    assert.equal(countN(after.limits, 50), 50 - 32);
+  });
+
+  it('writes count only calls to routes whose tier is not read; distinct resources by backend, type and id', () => {
+    const { limits: l } = limits({ task: { writes: 2, distinct_resources: 2 } });
+    assert.equal(countN(l, 3, contractList()), 3, 'reads are not writes; one collection is one resource');
+    assert.equal(l.count(alice(), contractChange('cancel', '1'), undefined, T0_MS), undefined);
+    assert.equal(l.count(alice(), contractChange('pause', '1'), undefined, T0_MS), undefined, 'same contract');
+    assert.equal(l.count(alice(), contractChange('cancel', '1'), undefined, T0_MS)?.limit, 'task.writes');
+    const { limits: r } = limits({ task: { distinct_resources: 2 } });
+    assert.equal(countN(r, 2, contractList()), 2);
+    assert.equal(r.count(alice(), contractChange('cancel', '1'), undefined, T0_MS), undefined);
+    assert.equal(r.count(alice(), contractChange('cancel', '2'), undefined, T0_MS)?.limit, 'task.distinct_resources');
+  });
+
+  it('amounts add up per task; a route without the attribute (or null) is not counted; a non-number is malformed', () => {
+    const { limits: l } = limits({ task: { amount: 100 }, amount_field: 'total' });
+    const order = contractChange('cancel', '1');
+    assert.equal(l.count(alice(), order, { total: 60 }, T0_MS), undefined);
+    assert.equal(l.count(alice(), order, undefined, T0_MS), undefined);
+    assert.equal(l.count(alice(), order, { total: null }, T0_MS), undefined);
+    assert.equal(l.count(alice(), order, { total: 40 }, T0_MS), undefined);
+    assert.equal(l.count(alice(), order, { total: 0.5 }, T0_MS)?.limit, 'task.amount');
+    assert.throws(
+      () => l.count(alice(), order, { total: '5' }, T0_MS),
+      (e: unknown) => e instanceof MandateError && e.code === 'MANDATE_REQUEST_MALFORMED',
+    );
+  });
+
+  it('agent and user limits span tasks; a token without a txn is counted there only', () => {
+    const { limits: l } = limits({ task: { requests: 1 }, agent: { requests: 3 }, user: { requests: 100 } });
+    const noTask = alice({ txn: undefined });
+    assert.equal(countN(l, 3, contractList(), noTask), 3);
+    assert.deepEqual(l.count(noTask, contractList(), undefined, T0_MS)?.limit, 'agent.requests');
+    assert.equal(l.count(bob(), contractList(), undefined, T0_MS), undefined, "another agent's budget");
+  });
+
+  it('input.limits: the counts before this call and the maxima (null when not limited)', () => {
+    const { limits: l } = limits({
+      window_seconds: 60,
+      task: { requests: 10, writes: 5, amount: 1000 },
+      user: { requests: 300 },
+    });
+    l.count(alice(), contractChange('cancel', '7'), { amount: 250 }, T0_MS);
+    l.count(alice(), contractList(), undefined, T0_MS);
+    assert.deepEqual(l.snapshot(alice(), T0_MS), {
+      window_seconds: 60,
+      task: {
+        txn: 'task-8841',
+        requests: { count: 2, max: 10 },
+        writes: { count: 1, max: 5 },
+        distinct_resources: { count: 0, max: null },
+        amount: { count: 250, max: 1000 },
+      },
+      agent: { id: 'procurement-assistant', requests: { count: 0, max: null } },
+      user: { id: 'alice', requests: { count: 2, max: 300 } },
+    });
+    assert.equal(limits(undefined).limits.snapshot(alice(), T0_MS), null, 'no limits section: null');
+  });
+
+  it('suspensions persist, reach another process on refresh, and a resumption gives a fresh budget', () => {
+    const first = limits({ task: { requests: 2 } });
+    assert.equal(countN(first.limits, 2), 2);
+    const { changed, persisted } = first.limits.suspensions.change({
+      txn: 'task-8841',
+      state: 'suspended',
+      by: 'ops',
+      via: 'admin_api',
+      reason: 'test',
+      limit: null,
+      user: 'alice',
+    });
+    assert.deepEqual([changed, persisted], [true, true]);
+    const second = limits({ task: { requests: 2 } }, { file: first.file });
+    assert.equal(second.limits.suspensions.isSuspended('task-8841'), true, 'loaded at start');
+    assert.equal(second.limits.taskUser('task-8841'), 'alice');
+    second.limits.suspensions.change({
+      txn: 'task-8841',
+      state: 'resumed',
+      by: 'user:alice',
+      via: 'user',
+      reason: 'ok',
+      limit: null,
+      user: 'alice',
+    });
+    first.limits.suspensions.refresh();
+    assert.equal(first.limits.suspensions.isSuspended('task-8841'), false);
+    assert.equal(countN(first.limits, 3), 2, 'the budget starts over');
+  });
+
+  it('the schema refuses unknown keys and non-positive maxima', () => {
+    assert.equal(limitsSchema.safeParse({ task: { request: 5 } }).success, false);
+    assert.equal(limitsSchema.safeParse({ task: { requests: 0 } }).success, false);
+    assert.equal(limitsSchema.safeParse({ amount_field: 'a.b' }).success, false);
+    assert.deepEqual(limitsSchema.parse({}), {
+      window_seconds: 60,
+      task: {},
+      agent: {},
+      user: {},
+      amount_field: 'amount',
+      persist_every: 16,
+    });
+  });
+});
