@@ -109,6 +109,10 @@ try {
   delete config.token_service;
   delete config.identity_providers;
   delete config.agents;
+  // Behavioural limits stay on, so every call is counted as in production, with maxima no run reaches.
+  config.limits.task.requests = 1e9;
+  config.limits.agent.requests = 1e9;
+  config.limits.user.requests = 1e9;
   config.gateway.policy_bundle = join(ROOT, '.build/policy');
   config.issuers = [
     {
@@ -143,6 +147,7 @@ try {
       agents: ['hr-agent'],
       audience: config.backends[0].audience,
       scope: 'procurement:read',
+      txn: 'bench-task',
       extra: { roles: ['procurement'] },
       ttlSeconds: 3600,
     },

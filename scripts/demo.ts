@@ -17,6 +17,7 @@ import { type DelegationClaims, mintDelegationToken } from '../gateway/dev/mint.
 import { readSecret } from '../gateway/pipeline/4-inject/secret.ts';
 import { queryEvents } from '../gateway/pipeline/6-audit/query.ts';
 import { verifyChain } from '../gateway/pipeline/6-audit/verify.ts';
+import { approvalChapter } from './demo/approval.ts';
 import { driftSteps } from './demo/drift.ts';
 import { runawayChapter } from './demo/runaway.ts';
 
@@ -147,7 +148,10 @@ async function main(): Promise<number> {
   const issuer = config.dev.issuer;
   const failures: string[] = [];
   const correlationIds: string[] = [];
-  for (const [i, step] of steps.entries()) {
+  let stepNumber = 0;
+  /** One agent call through the gateway, printed side by side with what the backend received. */
+  const run = async (step: Step): Promise<Seen> => {
+    const n = ++stepNumber;
     const token = await mintDelegationToken(key, { issuer, ...step.claims });
     const backend = backendFor(config, step.path);
     const res = await fetch(`${gatewayUrl}${step.path}`, {
@@ -165,12 +169,17 @@ async function main(): Promise<number> {
     const received = (await receivedBy(backend)).find((r) => r.headers['x-mandate-correlation-id'] === correlationId);
     const seen: Seen = { status: res.status, body, correlationId, received, token };
     const problem = step.expect(seen);
-    if (problem) failures.push(`step ${i + 1}: ${problem}`);
-    printStep(i + 1, step, seen, backend, problem);
-  }
+    if (problem) failures.push(`step ${n}: ${problem}`);
+    printStep(n, step, seen, backend, problem);
+    return seen;
+  };
+  for (const step of steps) await run(step);
+
+  const mint = (claims: Claims) => mintDelegationToken(key, { issuer, ...claims });
+  // Staged authorization: a call held for alice, approved by her, forwarded once (scripts/demo/approval.ts).
+  failures.push(...(await approvalChapter({ gatewayUrl, config, mint, run, correlationIds }, alice)));
 
   // Behavioural limits: a runaway agent stopped, then resumed (scripts/demo/runaway.ts).
-  const mint = (claims: Claims) => mintDelegationToken(key, { issuer, ...claims });
   failures.push(...(await runawayChapter({ gatewayUrl, root: ROOT, mint }, alice)));
 
   const verdict = await printAudit(config.gateway.audit_db, correlationIds);
@@ -299,6 +308,7 @@ function answerColumn(seen: Seen): string[] {
       `${seen.status} ${b.title ?? ''}`,
       `code: ${b.code}`,
       ...(b.reasons ?? []).map((r: string) => `reason: ${r}`),
+      ...(b.approval_id ? [`approval_id: ${b.approval_id}`, `approve at: ${b.approval_url}`] : []),
     ];
   }
   const summary = b.status ?? b.message ?? b.error ?? (b.id ? `id ${b.id}` : '');

@@ -31,11 +31,13 @@ export function adminEndpoint(role: AdminRole, handler: AdminHandler): EndpointH
 
 /**
  * The refusal handling of `adminEndpoint`, for an endpoint that authenticates its callers itself (the
- * tasks API admits an admin key or the task's user): correlation id, and every thrown refusal audited
- * like a refused proxy call, then answered as `application/problem+json`.
+ * tasks API admits an admin key or the task's user; the approvals API and page, the user herself):
+ * correlation id, and every thrown refusal audited like a refused proxy call, then answered as
+ * `application/problem+json`. `surface` names the endpoint in the log line of an unaudited refusal.
  */
 export function auditedEndpoint(
   handler: (gw: Gateway, req: IncomingMessage, res: ServerResponse, correlationId: string) => Promise<void>,
+  surface = 'admin',
 ): EndpointHandler {
   return async (gw, req, res) => {
     const correlationId = continueOrStartTrace(req.headers.traceparent).traceId;
@@ -49,7 +51,7 @@ export function auditedEndpoint(
         await new AuditTrail(gw.audit, req, correlationId, startedMs).recordRefusal(gw.now(), error);
       } catch (auditError) {
         // The caller still learns why it was refused; operators learn the store is down (/readyz too).
-        log.error({ correlationId, code: asMandateError(auditError).code }, 'admin refusal not audited');
+        log.error({ correlationId, code: asMandateError(auditError).code }, `${surface} refusal not audited`);
       }
       sendProblem(res, error, correlationId);
     }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MandateError } from '../errors.ts';
+import { readBoundedBody } from '../read-bounded-body.ts';
 
 /** Admin requests are small; a larger body is refused before it is buffered. */
 const MAX_BODY_BYTES = 16 * 1024;
@@ -8,15 +9,12 @@ const MAX_BODY_BYTES = 16 * 1024;
 export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
   if (type !== 'application/json') throw new MandateError('MANDATE_REQUEST_MALFORMED', 'expected application/json');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new MandateError('MANDATE_REQUEST_MALFORMED', 'body larger than 16 KiB');
-    chunks.push(chunk);
-  }
+  const body = await readBoundedBody(req, {
+    maxBytes: MAX_BODY_BYTES,
+    tooLarge: () => new MandateError('MANDATE_REQUEST_MALFORMED', 'body larger than 16 KiB'),
+  });
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     throw new MandateError('MANDATE_REQUEST_MALFORMED', 'body is not valid JSON');
   }

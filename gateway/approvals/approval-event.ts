@@ -1,14 +1,10 @@
 import type { AuditEvent } from '../pipeline/6-audit/event.ts';
+import { type EventOrigin, gatewayEvent } from '../pipeline/6-audit/gateway-event.ts';
 import type { Approval } from './approval.ts';
 
 /** The request that changed the approval: the agent's call (requested, used) or the user's decision. */
-export interface ApprovalOrigin {
-  readonly correlationId: string;
-  readonly method: string;
-  readonly path: string;
+export interface ApprovalOrigin extends EventOrigin {
   readonly nowMs: number;
-  /** What was answered; null when the call goes on (used: the outcome event has the status). */
-  readonly status: number | null;
   /** How the user decided: the API (her IdP token) or the page (her login session). */
   readonly via?: 'api' | 'page';
 }
@@ -24,34 +20,22 @@ export function approvalEvent(
   approval: Approval,
   origin: ApprovalOrigin,
 ): AuditEvent {
-  return {
+  return gatewayEvent(
     kind,
-    time: new Date(origin.nowMs).toISOString(),
-    correlationId: origin.correlationId,
-    user: approval.user,
-    agent: approval.agentChain[0]?.sub ?? null,
-    actorChain: approval.agentChain,
-    jti: null,
-    tokenHash: null,
-    txn: approval.txn,
-    authorizationDetails: null,
-    intent: approval.intent,
-    action: approval.action,
-    resourceType: approval.resourceType,
-    resourceId: approval.resourceId,
-    method: origin.method,
-    path: origin.path,
-    backend: null,
-    decision: null,
-    reason: null,
-    policyReasons: [],
-    policyRevision: approval.policyRevision,
-    credential: null,
-    status: origin.status,
-    durationMs: null,
-    bytesIn: null,
-    bytesOut: null,
-    detail: {
+    origin.nowMs,
+    origin,
+    {
+      user: approval.user,
+      agent: approval.agentChain[0]?.sub ?? null,
+      actorChain: approval.agentChain,
+      txn: approval.txn,
+      intent: approval.intent,
+      action: approval.action,
+      resourceType: approval.resourceType,
+      resourceId: approval.resourceId,
+      policyRevision: approval.policyRevision,
+    },
+    {
       approval_id: approval.id,
       request: `${approval.method} ${approval.target}`,
       request_digest: approval.digest,
@@ -60,5 +44,5 @@ export function approvalEvent(
         ? { decided_by: approval.decidedBy, via: origin.via ?? null }
         : {}),
     },
-  };
+  );
 }

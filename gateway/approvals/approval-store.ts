@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openStateDb } from '../state/open-state-db.ts';
 import type { Approval, ApprovalStatus } from './approval.ts';
 
 /** How long a row is kept after it expired (for its user's list and the API), before it is deleted. */
@@ -19,6 +18,7 @@ export class ApprovalStore {
   readonly #pendingFor: Database.Statement<[string, number], ApprovalRow>;
   readonly #decide: Database.Statement<[ApprovalStatus, number, string, string, string, number]>;
   readonly #use: Database.Statement<[number, string, number]>;
+  readonly #release: Database.Statement<[string, number]>;
   readonly #prune: Database.Statement<[number]>;
 
   private constructor(db: Database.Database) {
@@ -41,23 +41,17 @@ export class ApprovalStore {
       `UPDATE approvals SET used_at_ms = ?
        WHERE id = ? AND status = 'approved' AND used_at_ms IS NULL AND expires_at_ms > ?`,
     );
+    // Only the use made at `used_at_ms` is undone: while it stands, no other call can have taken it.
+    this.#release = db.prepare('UPDATE approvals SET used_at_ms = NULL WHERE id = ? AND used_at_ms = ?');
     this.#prune = db.prepare('DELETE FROM approvals WHERE expires_at_ms < ?');
   }
 
-  /** Opens (creating if needed) the database, its folder and its table. Throws if it cannot. */
+  /**
+   * Opens (creating if needed) the database, its folder and its table. Throws if it cannot. FULL (see
+   * openStateDb): a use that is lost after the call went upstream would let the approval be used again.
+   */
   static open(file: string, options: { busyTimeoutMs?: number } = {}): ApprovalStore {
-    mkdirSync(dirname(resolve(file)), { recursive: true });
-    const db = new Database(file, { timeout: options.busyTimeoutMs ?? 2000 });
-    try {
-      db.pragma('journal_mode = WAL');
-      // A use that is lost after the call went upstream would let the approval be used again.
-      db.pragma('synchronous = FULL');
-      db.exec(schemaSql);
-      return new ApprovalStore(db);
-    } catch (e) {
-      db.close();
-      throw e;
-    }
+    return openStateDb(file, schemaSql, (db) => new ApprovalStore(db), options);
   }
 
   /** Stores a new pending approval (committed when this returns), pruning long-expired ones. */
@@ -101,6 +95,15 @@ export class ApprovalStore {
   /** Marks an approved, unexpired, unused approval used; false when another call used it first (or it expired). */
   use(id: string, nowMs: number): boolean {
     return this.#use.run(nowMs, id, nowMs).changes === 1;
+  }
+
+  /**
+   * Undoes the use made at `usedAtMs` (see `use`), for a call refused after it took the approval and
+   * before anything went upstream; the approval can then be used by a retry. False when it was not
+   * that use (already released, or pruned).
+   */
+  release(id: string, usedAtMs: number): boolean {
+    return this.#release.run(id, usedAtMs).changes === 1;
   }
 
   close(): void {

@@ -1,12 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { auditedEndpoint } from '../admin/admin-endpoint.ts';
 import { sendJson } from '../admin/json-body.ts';
 import type { Html } from '../auditor/html.ts';
 import { MandateError } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
-import { AuditTrail } from '../pipeline/audit-trail.ts';
-import { asMandateError, sendProblem } from '../problem.ts';
-import { log } from '../telemetry/log.ts';
-import { continueOrStartTrace } from '../telemetry/trace-context.ts';
+import { readBoundedBody } from '../read-bounded-body.ts';
 import { approvalJson } from './approval.ts';
 import { approvalEvent } from './approval-event.ts';
 import { approvalsPage, continuePage, stylesheet } from './approval-page.ts';
@@ -43,22 +41,7 @@ const pageHeaders = {
  * Only the approval's own user sees it; anyone else gets 404, as for an id that does not exist.
  * Every refusal is audited, like a refused proxy call; every decision is an audit event.
  */
-export async function approvalsEndpoint(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const correlationId = continueOrStartTrace(req.headers.traceparent).traceId;
-  res.setHeader('x-mandate-correlation-id', correlationId);
-  const startedMs = gw.now();
-  try {
-    await route(gw, req, res, correlationId);
-  } catch (e) {
-    const error = asMandateError(e);
-    try {
-      await new AuditTrail(gw.audit, req, correlationId, startedMs).recordRefusal(gw.now(), error);
-    } catch (auditError) {
-      log.error({ correlationId, code: asMandateError(auditError).code }, 'approvals refusal not audited');
-    }
-    sendProblem(res, error, correlationId);
-  }
-}
+export const approvalsEndpoint = auditedEndpoint(route, 'approvals');
 
 async function route(gw: Gateway, req: IncomingMessage, res: ServerResponse, correlationId: string): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://approvals.invalid');
@@ -191,20 +174,13 @@ async function formSession(gw: Gateway, req: IncomingMessage): Promise<Session> 
   const origin = req.headers.origin;
   if (origin !== undefined && URL.parse(origin)?.host !== req.headers.host)
     throw new MandateError('MANDATE_APPROVAL_CSRF');
-  const form = new URLSearchParams(await readSmallBody(req));
+  const body = await readBoundedBody(req, {
+    maxBytes: 4096,
+    tooLarge: () => new MandateError('MANDATE_REQUEST_MALFORMED', 'form larger than 4 KiB'),
+  });
+  const form = new URLSearchParams(body.toString('utf8'));
   if (!sameSecret(form.get('csrf') ?? undefined, session.csrf)) throw new MandateError('MANDATE_APPROVAL_CSRF');
   return session;
-}
-
-async function readSmallBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > 4096) throw new MandateError('MANDATE_REQUEST_MALFORMED', 'form larger than 4 KiB');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function redirectUri(gw: Gateway, req: IncomingMessage): string {

@@ -17,7 +17,6 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
 import { MandateError } from '../errors.ts';
-import { AuditStore } from '../pipeline/6-audit/store.ts';
 import {
   jtiRevocationExpiry,
   parseRevocationRequest,
@@ -26,7 +25,7 @@ import {
 } from '../revocation/revocation.ts';
 import { revocationEvent } from '../revocation/revocation-event.ts';
 import { RevocationStore } from '../revocation/revocation-store.ts';
-import { newTraceId } from '../telemetry/trace-context.ts';
+import { appendFromCli, cliOrigin } from './cli-audit.ts';
 
 const usage =
   'usage: mandate revoke --user U | --txn T | --agent A | --jti J [--expires-at EXP] --reason R [--config routes.yaml]';
@@ -81,25 +80,12 @@ export async function run(args: string[]): Promise<number> {
   }
   process.stdout.write(`${JSON.stringify(revocationJson(revocation))}\n`);
 
-  const origin = {
-    correlationId: newTraceId(),
-    method: 'CLI',
-    path: 'mandate revoke',
-    via: 'cli',
-    status: null,
-  } as const;
-  try {
-    const audit = AuditStore.open(config.gateway.audit_db);
-    try {
-      audit.append(revocationEvent(revocation, origin, true));
-    } finally {
-      audit.close();
-    }
-  } catch (e) {
-    const cause = e instanceof MandateError && e.cause instanceof Error ? e.cause.message : (e as Error).message;
+  const origin = { ...cliOrigin('mandate revoke'), via: 'cli' } as const;
+  const notAudited = appendFromCli(config.gateway.audit_db, revocationEvent(revocation, origin, true));
+  if (notAudited !== undefined) {
     process.stderr.write(
       `revocation ${revocation.id} is stored and in effect, but its audit event could not be written to ` +
-        `${config.gateway.audit_db} (${cause}); run the command again to record it\n`,
+        `${config.gateway.audit_db} (${notAudited}); run the command again to record it\n`,
     );
     return 1;
   }

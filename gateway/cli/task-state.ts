@@ -15,12 +15,10 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
-import { MandateError } from '../errors.ts';
 import { LimitStore } from '../limits/limit-store.ts';
 import { taskStateEvent } from '../limits/task-event.ts';
 import { TaskSuspensions } from '../limits/task-suspensions.ts';
-import { AuditStore } from '../pipeline/6-audit/store.ts';
-import { newTraceId } from '../telemetry/trace-context.ts';
+import { appendFromCli, cliOrigin } from './cli-audit.ts';
 
 const options = {
   reason: { type: 'string' },
@@ -74,25 +72,12 @@ export async function runTaskState(verb: 'suspend' | 'resume', args: string[]): 
   process.stdout.write(`${JSON.stringify({ txn, state, changed, by: change.by, reason: change.reason })}\n`);
   if (!changed) return 0;
 
-  const origin = {
-    correlationId: newTraceId(),
-    method: 'CLI',
-    path: `mandate task ${verb}`,
-    agent: null,
-    status: null,
-  };
-  try {
-    const audit = AuditStore.open(config.gateway.audit_db);
-    try {
-      audit.append(taskStateEvent(change, origin, true));
-    } finally {
-      audit.close();
-    }
-  } catch (e) {
-    const cause = e instanceof MandateError && e.cause instanceof Error ? e.cause.message : (e as Error).message;
+  const origin = { ...cliOrigin(`mandate task ${verb}`), agent: null };
+  const notAudited = appendFromCli(config.gateway.audit_db, taskStateEvent(change, origin, true));
+  if (notAudited !== undefined) {
     process.stderr.write(
       `task ${txn} is ${change.state} and in effect, but its audit event could not be written to ` +
-        `${config.gateway.audit_db} (${cause})\n`,
+        `${config.gateway.audit_db} (${notAudited})\n`,
     );
     return 1;
   }

@@ -38,9 +38,11 @@ export const limitsSchema = z
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
       .default('amount'),
     /**
-     * Request counts are persisted to the state database in blocks reserved ahead of use, this many at
-     * a time, before the first call of a block is forwarded: a crash can make a task lose up to this
-     * many calls of its budget, never gain any. Writes, resources and amounts are persisted per call.
+     * Request counts are persisted to the state database in blocks reserved ahead of use, before the
+     * first call of a block is forwarded. The first block of a window is this many calls; each next
+     * one twice the last (a busy counter then commits rarely: each commit is an fsync), up to 4096 and
+     * never more than an eighth of the budget left. A crash can make a counter lose at most one
+     * block of its budget, never gain any. Writes, resources and amounts are persisted per call.
      */
     persist_every: z.number().int().min(1).max(1000).default(16),
   })

@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { deepFreeze } from '../deep-freeze.ts';
 import { RESERVED_PREFIXES } from '../endpoints.ts';
+import { isGatewayOwnedHeader } from '../pipeline/4-inject/gateway-owned-headers.ts';
 import { crossCheckApprovals } from './approvals-check.ts';
 import { crossCheckRequestAttributes } from './request-attributes-check.ts';
 import { configSchema, type RawConfig } from './schema.ts';
@@ -55,9 +56,6 @@ function formatIssue(issue: z.core.$ZodIssue): string {
   return `${path || '(root)'}: ${issue.message}`;
 }
 
-const GATEWAY_OWNED_HEADER =
-  /^(authorization|proxy-authorization|cookie|host|connection|keep-alive|te|trailer|transfer-encoding|upgrade|via|traceparent|tracestate|forwarded|x-forwarded-.*|x-real-ip|x-mandate-.*)$/;
-
 const paramsOf = (template: string): string[] =>
   [...template.matchAll(/\{([a-z_][a-z0-9_]*)\}/g)].map((m) => m[1] as string);
 
@@ -70,7 +68,7 @@ function crossCheck(config: RawConfig): string[] {
     backends.add(b.name);
     b.forward_headers.forEach((h, j) => {
       // The gateway owns these: letting an agent's value through would reopen what inject removes.
-      if (GATEWAY_OWNED_HEADER.test(h)) {
+      if (isGatewayOwnedHeader(h)) {
         problems.push(`backends[${i}].forward_headers[${j}]: "${h}" is set or removed by the gateway`);
       }
     });

@@ -7,6 +7,7 @@ import { type DemoBackend, type DemoRequest, sameSecret, sendJson, startDemoServ
  * token (`Authorization: Bearer <serviceToken>`) and has never heard of users, agents or delegation.
  * `GET /contracts/{id}/events` is a WebSocket: the contract on connect, then each status change; a
  * `{"type":"ping","id":…}` message is answered with `{"type":"pong","id":…}`.
+ * `POST /contracts/{id}/terminate` ends a contract for good (its body, e.g. a reason, is not read).
  * `POST /contracts/cancel?vendor=X` cancels every active contract of a vendor; `POST /purchase-orders`
  * books `{vendor, amount, currency}` (it knows nothing of the user's intent: that is Mandate's job).
  */
@@ -22,7 +23,7 @@ interface Contract {
   readonly id: string;
   readonly vendor: string;
   readonly title: string;
-  status: 'active' | 'paused' | 'cancelled';
+  status: 'active' | 'paused' | 'cancelled' | 'terminated';
 }
 
 const seed = (): Map<string, Contract> =>
@@ -47,15 +48,15 @@ export function startProcurement(options: {
   };
   const orders: PurchaseOrder[] = [];
   const watchers = new Map<string, Set<WebSocket>>();
-  const setStatus = (contract: Contract, status: 'paused' | 'cancelled') => {
+  const setStatus = (contract: Contract, status: Exclude<Contract['status'], 'active'>) => {
     contract.status = status;
     for (const ws of watchers.get(contract.id) ?? []) ws.send(JSON.stringify({ type: 'status_changed', contract }));
   };
-  const transition = (status: 'paused' | 'cancelled') => (req: DemoRequest) => {
+  const transition = (status: Exclude<Contract['status'], 'active'>) => (req: DemoRequest) => {
     const contract = found(req);
     if (contract === undefined) return;
-    if (contract.status === 'cancelled') {
-      return sendJson(req.res, 409, { error: 'conflict', message: 'contract is already cancelled' });
+    if (contract.status === 'cancelled' || contract.status === 'terminated') {
+      return sendJson(req.res, 409, { error: 'conflict', message: `contract is already ${contract.status}` });
     }
     setStatus(contract, status);
     sendJson(req.res, 200, contract);
@@ -63,7 +64,9 @@ export function startProcurement(options: {
   const cancelAllOfVendor = ({ res, query }: DemoRequest) => {
     const vendor = query.get('vendor');
     if (vendor === null) return sendJson(res, 400, { error: 'bad_request', message: 'vendor is required' });
-    const cancelled = [...contracts.values()].filter((c) => c.vendor === vendor && c.status !== 'cancelled');
+    const cancelled = [...contracts.values()].filter(
+      (c) => c.vendor === vendor && (c.status === 'active' || c.status === 'paused'),
+    );
     for (const contract of cancelled) setStatus(contract, 'cancelled');
     sendJson(res, 200, { cancelled });
   };
@@ -138,6 +141,7 @@ export function startProcurement(options: {
       },
       { method: 'POST', path: /^\/contracts\/([^/]+)\/cancel$/, handle: transition('cancelled') },
       { method: 'POST', path: /^\/contracts\/([^/]+)\/pause$/, handle: transition('paused') },
+      { method: 'POST', path: /^\/contracts\/([^/]+)\/terminate$/, handle: transition('terminated') },
       { method: 'POST', path: /^\/contracts\/cancel$/, handle: cancelAllOfVendor },
       { method: 'POST', path: /^\/purchase-orders$/, handle: placeOrder },
       ...documentRoutes,

@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openStateDb } from '../state/open-state-db.ts';
 import type { CounterName, CounterScope, LimitName, TaskStateChange } from './limit-types.ts';
 
 /**
@@ -12,16 +11,7 @@ import type { CounterName, CounterScope, LimitName, TaskStateChange } from './li
  */
 export class LimitStore {
   readonly #db: Database.Database;
-  readonly #reserve: (
-    scope: CounterScope,
-    key: string,
-    name: CounterName,
-    windowStartMs: number,
-    need: number,
-    want: number,
-    max: number,
-    nowMs: number,
-  ) => Reservation;
+  readonly #reserve: (...args: Parameters<LimitStore['reserve']>) => Reservation;
   readonly #addResource: (txn: string, resource: string, max: number) => ResourceCount;
   readonly #change: (change: Omit<TaskStateChange, 'id'>) => number;
   readonly #counter: Database.Statement<[CounterScope, string, CounterName], CounterRow>;
@@ -85,21 +75,13 @@ export class LimitStore {
     }).immediate;
   }
 
-  /** Opens (creating if needed) the database, its folder and the limit tables. Throws if it cannot. */
+  /**
+   * Opens (creating if needed) the database, its folder and the limit tables. Throws if it cannot.
+   * FULL (see openStateDb): a reservation is committed before the call it pays for is forwarded, and a
+   * suspension before it is answered, so not even a power loss gives a budget back.
+   */
   static open(file: string, options: { busyTimeoutMs?: number } = {}): LimitStore {
-    mkdirSync(dirname(resolve(file)), { recursive: true });
-    const db = new Database(file, { timeout: options.busyTimeoutMs ?? 2000 });
-    try {
-      db.pragma('journal_mode = WAL');
-      // A reservation is committed before the call it pays for is forwarded, and a suspension before it
-      // is answered: FULL syncs each commit, so not even a power loss gives a budget back.
-      db.pragma('synchronous = FULL');
-      db.exec(schemaSql);
-      return new LimitStore(db);
-    } catch (e) {
-      db.close();
-      throw e;
-    }
+    return openStateDb(file, schemaSql, (db) => new LimitStore(db), options);
   }
 
   /**

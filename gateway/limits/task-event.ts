@@ -1,15 +1,11 @@
 import type { AuditEvent } from '../pipeline/6-audit/event.ts';
+import { type EventOrigin, gatewayEvent } from '../pipeline/6-audit/gateway-event.ts';
 import type { TaskStateChange } from './limit-types.ts';
 
 /** Where a suspension or resumption was asked for: the call that crossed a limit, the tasks API, or the CLI. */
-export interface TaskStateOrigin {
-  readonly correlationId: string;
-  readonly method: string;
-  readonly path: string;
+export interface TaskStateOrigin extends EventOrigin {
   /** The agent whose call crossed a limit; null otherwise. */
   readonly agent: string | null;
-  /** What was answered; null for the CLI. */
-  readonly status: number | null;
   /** For a crossed limit: the maximum, and the counter's value when it was reached. */
   readonly limitMax?: number;
 }
@@ -20,34 +16,12 @@ export interface TaskStateOrigin {
  * the suspension and the resumption together; the facts are in `detail`.
  */
 export function taskStateEvent(change: TaskStateChange, origin: TaskStateOrigin, persisted: boolean): AuditEvent {
-  return {
-    kind: change.state === 'suspended' ? 'task_suspended' : 'task_resumed',
-    time: new Date(change.atMs).toISOString(),
-    correlationId: origin.correlationId,
-    user: change.user,
-    agent: origin.agent,
-    actorChain: null,
-    jti: null,
-    tokenHash: null,
-    txn: change.txn,
-    authorizationDetails: null,
-    intent: null,
-    action: null,
-    resourceType: null,
-    resourceId: null,
-    method: origin.method,
-    path: origin.path,
-    backend: null,
-    decision: null,
-    reason: null,
-    policyReasons: [],
-    policyRevision: null,
-    credential: null,
-    status: origin.status,
-    durationMs: null,
-    bytesIn: null,
-    bytesOut: null,
-    detail: {
+  return gatewayEvent(
+    change.state === 'suspended' ? 'task_suspended' : 'task_resumed',
+    change.atMs,
+    origin,
+    { user: change.user, agent: origin.agent, txn: change.txn },
+    {
       txn: change.txn,
       state: change.state,
       by: change.by,
@@ -58,5 +32,5 @@ export function taskStateEvent(change: TaskStateChange, origin: TaskStateOrigin,
       // null when the state database refused it: in effect in the gateway process only.
       task_state_id: persisted ? change.id : null,
     },
-  };
+  );
 }

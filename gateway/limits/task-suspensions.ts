@@ -17,6 +17,8 @@ export class TaskSuspensions {
   readonly #suspended = new Map<string, TaskStateChange>();
   /** Told when a task is resumed (here or elsewhere): its counters start over. */
   readonly #onResumed: (txn: string) => void;
+  /** Long-lived holders of a task's token (open WebSocket tunnels), told when the task is suspended. */
+  readonly #watchers = new Map<string, Set<() => void>>();
   #seenVersion = -1;
   /**
    * Highest row id read from the file. Own rows are read back too and applied again, in order with
@@ -34,6 +36,24 @@ export class TaskSuspensions {
   /** Memory only: this runs on every proxied request and at the token endpoint. */
   isSuspended(txn: string | null | undefined): boolean {
     return txn !== undefined && txn !== null && this.#suspended.has(txn);
+  }
+
+  /**
+   * Calls `onSuspended` once, when the task is suspended — at once if it already is. A suspension made
+   * here reaches it before `change` returns; one made by another process, at the next `refresh`.
+   * Returns the function that stops watching.
+   */
+  watch(txn: string, onSuspended: () => void): () => void {
+    if (this.#suspended.has(txn)) {
+      onSuspended();
+      return () => {};
+    }
+    const watchers = this.#watchers.get(txn) ?? new Set<() => void>();
+    this.#watchers.set(txn, watchers.add(onSuspended));
+    return () => {
+      watchers.delete(onSuspended);
+      if (watchers.size === 0 && this.#watchers.get(txn) === watchers) this.#watchers.delete(txn);
+    };
   }
 
   /** The suspension in force for a task, if any. */
@@ -82,9 +102,23 @@ export class TaskSuspensions {
   #apply(change: TaskStateChange): void {
     if (change.state === 'suspended') {
       this.#suspended.set(change.txn, change);
+      this.#notify(change.txn);
     } else {
       this.#suspended.delete(change.txn);
       this.#onResumed(change.txn);
+    }
+  }
+
+  #notify(txn: string): void {
+    const watchers = this.#watchers.get(txn);
+    if (watchers === undefined) return;
+    this.#watchers.delete(txn);
+    for (const onSuspended of watchers) {
+      try {
+        onSuspended();
+      } catch (err) {
+        log.error({ err, txn }, 'task suspension watcher failed');
+      }
     }
   }
 }

@@ -5,6 +5,7 @@ import type { MandateError } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
 import { assertTaskActive } from '../limits/assert-task-active.ts';
 import { countCall } from '../limits/count-call.ts';
+import { suspensionSignal } from '../limits/suspension-signal.ts';
 import { asMandateError, sendProblem, writeProblem } from '../problem.ts';
 import { assertNotRevoked } from '../revocation/assert-not-revoked.ts';
 import { revocationSignal } from '../revocation/revocation-signal.ts';
@@ -70,10 +71,12 @@ export async function handleUpgrade(gw: Gateway, req: IncomingMessage, socket: D
     //    token would be refused after exp plus the clock leeway; so is the tunnel, then. A backend
     //    failure before its answer is answered by `tunnel` itself: http-proxy-3 closes the connection
     //    as soon as it has reported one.
-    //    Likewise once the token is revoked (by jti, user, task or agent), within the revocation poll.
+    //    Likewise once the token is revoked (by jti, user, task or agent) or its task suspended (a limit
+    //    crossed by another call, the kill switch): at once when done here, else within the state poll.
     const backend = match.backend;
     const expiresMs = (principal.expiresAt + gw.config.gateway.tokens.clock_skew_seconds) * 1000;
     const revoked = revocationSignal(gw.revocations, principal);
+    const suspended = suspensionSignal(gw.limits.suspensions, principal);
     const outcome = await inStage(call.ctx, 'mandate.tunnel', () =>
       tunnel(req, socket, head, {
         origin: new URL(backend.url).origin,
@@ -83,9 +86,12 @@ export async function handleUpgrade(gw: Gateway, req: IncomingMessage, socket: D
         connectTimeoutMs: backend.timeouts.connect_ms,
         handshakeTimeoutMs: backend.timeouts.headers_ms,
         lifetimeMs: expiresMs - gw.now(),
-        revoked: revoked.signal,
+        cut: AbortSignal.any([revoked.signal, suspended.signal]),
       }),
-    ).finally(revoked.stop);
+    ).finally(() => {
+      revoked.stop();
+      suspended.stop();
+    });
     await recordOutcome(gw, call, outcome);
   } catch (e) {
     writeProblem(socket, await recordRefusal(gw, call, e), call.trace.traceId);
@@ -159,9 +165,9 @@ async function admit(
     ),
   );
   // 3b. Held for the user: a call its tier or the policy sends for approval goes on only with the
-  //     user's approval of this exact request, used here once. After the allow (approval never widens
+  //     user's approval of this exact request, taken here once. After the allow (approval never widens
   //     what policy allows), before inject and the decision event (nothing forwarded without it).
-  await inStage(ctx, 'mandate.approval', () =>
+  const approval = await inStage(ctx, 'mandate.approval', () =>
     gateApproval(gw.approvals, gw.audit, req, {
       principal,
       match,
@@ -172,51 +178,61 @@ async function admit(
       nowMs: gw.now(),
     }),
   );
-  // 3c. Counted against the behavioural limits: only calls about to be forwarded spend budget. Crossing
-  //     one refuses with 429 and suspends the task; the count is reserved in the state database before
-  //     the decision is recorded, so no crash or restart can let more than a limit through.
-  await inStage(ctx, 'mandate.limits', () =>
-    countCall(gw.limits, gw.audit, {
-      principal,
-      match,
-      attributes: attributes.body?.fields,
-      method: req.method ?? '',
-      correlationId: trace.traceId,
-      nowMs: gw.now(),
-    }),
-  );
+  try {
+    // 3c. Counted against the behavioural limits: only calls about to be forwarded spend budget. Crossing
+    //     one refuses with 429 and suspends the task; the count is reserved in the state database before
+    //     the decision is recorded, so no crash or restart can let more than a limit through.
+    await inStage(ctx, 'mandate.limits', () =>
+      countCall(gw.limits, gw.audit, {
+        principal,
+        match,
+        attributes: attributes.body?.fields,
+        method: req.method ?? '',
+        correlationId: trace.traceId,
+        nowMs: gw.now(),
+      }),
+    );
 
-  // 4. Swap credentials. Built before the decision is recorded, so a refused header set never
-  //    leaves an "allowed" event behind.
-  const credential = gw.credentials.get(match.backend.name)!;
-  trail.credential = credential.name;
-  const headers = inStage(ctx, 'mandate.inject', () =>
-    buildUpstreamHeaders({
-      rawHeaders: req.rawHeaders,
-      // A handshake's Sec-WebSocket-* fields are the backend's to answer.
-      extraAllowed:
-        protocol === 'websocket'
-          ? [...match.backend.forward_headers, ...WEBSOCKET_HANDSHAKE_HEADERS]
-          : match.backend.forward_headers,
-      credential,
-      identity: match.backend.identity_headers
-        ? {
-            user: principal.noUser ? null : principal.user,
-            agent: principal.agent.sub,
-            action: match.action,
-            correlationId: trace.traceId,
-            txn: principal.txn,
-          }
-        : undefined,
-      traceparent: traceparentFor(trace, upstreamSpanId(span)),
-      peerAddress: req.socket.remoteAddress,
-    }),
-  );
+    // 4. Swap credentials. Built before the decision is recorded, so a refused header set never
+    //    leaves an "allowed" event behind.
+    const credential = gw.credentials.get(match.backend.name)!;
+    trail.credential = credential.name;
+    const headers = inStage(ctx, 'mandate.inject', () =>
+      buildUpstreamHeaders({
+        rawHeaders: req.rawHeaders,
+        // A handshake's Sec-WebSocket-* fields are the backend's to answer.
+        extraAllowed:
+          protocol === 'websocket'
+            ? [...match.backend.forward_headers, ...WEBSOCKET_HANDSHAKE_HEADERS]
+            : match.backend.forward_headers,
+        credential,
+        identity: match.backend.identity_headers
+          ? {
+              user: principal.noUser ? null : principal.user,
+              agent: principal.agent.sub,
+              action: match.action,
+              correlationId: trace.traceId,
+              txn: principal.txn,
+            }
+          : undefined,
+        traceparent: traceparentFor(trace, upstreamSpanId(span)),
+        peerAddress: req.socket.remoteAddress,
+      }),
+    );
 
-  // 6a. The allow is committed before the first byte goes upstream; if it cannot be written, this
-  //     throws MANDATE_AUDIT_UNAVAILABLE and nothing is forwarded.
-  await inStage(ctx, 'mandate.audit.decision', () => trail.recordDecision(gw.now()));
-  return { principal, match, headers, body: attributes.body };
+    // 6a. The allow (after the approval's use) is committed before the first byte goes upstream; if it
+    //     cannot be written, this throws MANDATE_AUDIT_UNAVAILABLE and nothing is forwarded.
+    await inStage(ctx, 'mandate.audit.decision', async () => {
+      await approval?.record(gw.now());
+      await trail.recordDecision(gw.now());
+    });
+    return { principal, match, headers, body: attributes.body };
+  } catch (e) {
+    // An approval is spent only by a call that goes upstream: one refused after 3b took it (a limit,
+    // inject, the audit store) gives it back, so the retry can follow once the cause is gone.
+    approval?.release();
+    throw e;
+  }
 }
 
 /**

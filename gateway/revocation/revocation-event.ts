@@ -1,14 +1,10 @@
 import type { AuditEvent } from '../pipeline/6-audit/event.ts';
+import { type EventOrigin, gatewayEvent } from '../pipeline/6-audit/gateway-event.ts';
 import type { Revocation } from './revocation.ts';
 
 /** How a revocation arrived: the request to the admin API, or `mandate revoke`. */
-export interface RevocationOrigin {
-  readonly correlationId: string;
-  readonly method: string;
-  readonly path: string;
+export interface RevocationOrigin extends EventOrigin {
   readonly via: 'admin_api' | 'cli';
-  /** What the admin API answered; null for the CLI. */
-  readonly status: number | null;
 }
 
 /**
@@ -18,34 +14,12 @@ export interface RevocationOrigin {
  */
 export function revocationEvent(revocation: Revocation, origin: RevocationOrigin, persisted: boolean): AuditEvent {
   const is = (target: Revocation['target']) => (revocation.target === target ? revocation.value : null);
-  return {
-    kind: 'revocation',
-    time: new Date(revocation.revokedAtMs).toISOString(),
-    correlationId: origin.correlationId,
-    user: is('user'),
-    agent: is('agent'),
-    actorChain: null,
-    jti: is('jti'),
-    tokenHash: null,
-    txn: is('txn'),
-    authorizationDetails: null,
-    intent: null,
-    action: null,
-    resourceType: null,
-    resourceId: null,
-    method: origin.method,
-    path: origin.path,
-    backend: null,
-    decision: null,
-    reason: null,
-    policyReasons: [],
-    policyRevision: null,
-    credential: null,
-    status: origin.status,
-    durationMs: null,
-    bytesIn: null,
-    bytesOut: null,
-    detail: {
+  return gatewayEvent(
+    'revocation',
+    revocation.revokedAtMs,
+    origin,
+    { user: is('user'), agent: is('agent'), jti: is('jti'), txn: is('txn') },
+    {
       target: revocation.target,
       value: revocation.value,
       reason: revocation.reason,
@@ -54,5 +28,5 @@ export function revocationEvent(revocation: Revocation, origin: RevocationOrigin
       // null when the state database refused it: in effect in the gateway process only.
       revocation_id: persisted ? revocation.id : null,
     },
-  };
+  );
 }

@@ -1,6 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openStateDb } from '../state/open-state-db.ts';
 import type { Revocation, RevocationRequest, RevocationTarget } from './revocation.ts';
 
 /**
@@ -27,24 +26,23 @@ export class RevocationStore {
     this.#newestFirst = db.prepare('SELECT * FROM revocations ORDER BY id DESC LIMIT ?');
   }
 
-  /** Opens (creating if needed) the database, its folder and its table. Throws if it cannot. */
+  /**
+   * Opens (creating if needed) the database, its folder and its table. Throws if it cannot. FULL
+   * (see openStateDb): a revocation is answered only after its commit, and a lost one would let a
+   * token back in; revocations are rare, so this costs nothing on the request path.
+   */
   static open(file: string, options: { busyTimeoutMs?: number } = {}): RevocationStore {
-    mkdirSync(dirname(resolve(file)), { recursive: true });
-    const db = new Database(file, { timeout: options.busyTimeoutMs ?? 2000 });
-    try {
-      db.pragma('journal_mode = WAL');
-      // A revocation is answered only after its commit, and a lost one would let a token back in:
-      // FULL syncs every commit. Revocations are rare; this costs nothing on the request path.
-      db.pragma('synchronous = FULL');
-      db.exec(schemaSql);
-      // A state database from before jti revocations expired: its jti rows keep a null expiry (never pruned).
-      const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('revocations');
-      if (!columns.includes('expires_at_ms')) db.exec('ALTER TABLE revocations ADD COLUMN expires_at_ms INTEGER');
-      return new RevocationStore(db);
-    } catch (e) {
-      db.close();
-      throw e;
-    }
+    return openStateDb(
+      file,
+      schemaSql,
+      (db) => {
+        // A state database from before jti revocations expired: its jti rows keep a null expiry (never pruned).
+        const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('revocations');
+        if (!columns.includes('expires_at_ms')) db.exec('ALTER TABLE revocations ADD COLUMN expires_at_ms INTEGER');
+        return new RevocationStore(db);
+      },
+      options,
+    );
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { readBoundedBody } from '../read-bounded-body.ts';
 import { OAuthError } from './oauth-error.ts';
 
 /** Largest token request body accepted: three tokens plus parameters fit many times over. */
@@ -22,14 +23,11 @@ export async function readTokenForm(req: IncomingMessage): Promise<TokenForm> {
   if (req.method !== 'POST') throw new OAuthError('invalid_request', 'request.method_not_post');
   const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') throw new OAuthError('invalid_request', 'request.content_type');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new OAuthError('invalid_request', 'request.too_large');
-    chunks.push(chunk);
-  }
-  const params = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  const body = await readBoundedBody(req, {
+    maxBytes: MAX_BODY_BYTES,
+    tooLarge: () => new OAuthError('invalid_request', 'request.too_large'),
+  });
+  const params = new URLSearchParams(body.toString('utf8'));
   const single = new Map<string, string>();
   const lists = { resource: [] as string[], audience: [] as string[] };
   for (const [name, value] of params) {

@@ -84,6 +84,9 @@ export async function tokenEndpoint(gw: Gateway, req: IncomingMessage, res: Serv
     }
     const headers: Record<string, string> =
       answer.error === 'invalid_client' ? { 'www-authenticate': 'Bearer realm="mandate"' } : {};
+    // An oversized form is still arriving, read and dropped (readBoundedBody): closing, rather than
+    // reading what is left to reuse the connection, bounds the work, as sendProblem does for a 413.
+    if (error.reason === 'request.too_large') headers.connection = 'close';
     send(res, answer.status, { error: answer.error, error_description: answer.description }, headers);
   }
 }

@@ -15,6 +15,7 @@ requirements := {
 	"procurement.contract.watch": {"role": "procurement", "scope": "procurement:read"},
 	"procurement.contract.cancel": {"role": "procurement", "scope": "procurement:write"},
 	"procurement.contract.pause": {"role": "procurement", "scope": "procurement:write"},
+	"procurement.contract.terminate": {"role": "procurement", "scope": "procurement:write"},
 	"procurement.contract.bulk_cancel": {"role": "procurement", "scope": "procurement:write"},
 	"procurement.purchase_order.create": {"role": "procurement", "scope": "procurement:write"},
 	"procurement.document.upload": {"role": "procurement", "scope": "procurement:write"},
@@ -40,6 +41,7 @@ location := "https://procurement.demo.mandate"
 intent_actions := {
 	"procurement.contract.cancel": {"type": "procurement_contract", "verb": "cancel"},
 	"procurement.contract.pause": {"type": "procurement_contract", "verb": "pause"},
+	"procurement.contract.terminate": {"type": "procurement_contract", "verb": "terminate"},
 	"procurement.contract.bulk_cancel": {"type": "procurement_contract", "verb": "cancel"},
 	"procurement.purchase_order.create": {"type": "purchase_order", "verb": "create"},
 }

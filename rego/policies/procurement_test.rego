@@ -34,6 +34,19 @@ test_pause_named_in_the_intent_is_allowed if {
 	mandate.decision == allowed with input as inp
 }
 
+# Terminating a contract (tier approval in routes.yaml: the gateway holds it for the user) is bound
+# to the intent like any change: the verb and the contract must be the ones the user named.
+test_terminate_named_in_the_intent_is_allowed if {
+	inp := object.union(request("procurement.contract.terminate", "12347"), {"token": {"authorization_details": [
+		{"type": "procurement_contract", "actions": ["terminate"], "identifier": "12347", "vendor": "Y"},
+	]}})
+	mandate.decision == allowed with input as inp
+}
+
+test_terminate_is_not_cancel if {
+	mandate.decision == denied(["intent.action_not_authorized"]) with input as request("procurement.contract.terminate", "12345")
+}
+
 test_cancel_needs_the_write_scope_as_well_as_the_intent if {
 	inp := with_scopes(fixtures.alice_cancel, ["procurement:read"])
 	mandate.decision == denied(["scope.missing:procurement:write"]) with input as inp

@@ -71,17 +71,47 @@ export interface StackOptions {
   readonly env?: Record<string, string>;
 }
 
-/**
- * The whole system on real processes: the gateway as a child process (`mandate serve`) on port 0,
- * the demo backends and the key server as real HTTP servers in the test process, routes.yaml
- * derived from the repository's own with the test's addresses, keys and temp audit database.
- */
-export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const dir = mkdtempSync(join(tmpdir(), 'mandate-e2e-'));
+// --- Test servers and routes.yaml: one set-up for startStack and for tests that run the gateway in-process.
+
+/** What a test gateway is pointed at: the key server, the two demo backends and their secrets. */
+export interface TestServers {
+  readonly keys: Awaited<ReturnType<typeof startKeyServer>>;
+  readonly procurement: DemoBackend;
+  readonly crm: DemoBackend;
+  readonly secrets: { procurement: string; crm: string };
+  close(): Promise<void>;
+}
+
+/** The key server and both demo backends on 127.0.0.1, each backend with a fresh secret. */
+export async function startTestServers(): Promise<TestServers> {
   const keys = await startKeyServer();
   const secrets = { procurement: randomBytes(24).toString('base64url'), crm: randomBytes(24).toString('base64url') };
   const procurement = await startProcurement({ port: 0, serviceToken: secrets.procurement });
   const crm = await startCrm({ port: 0, apiKey: secrets.crm });
+  return {
+    keys,
+    procurement,
+    crm,
+    secrets,
+    async close() {
+      await Promise.all([procurement.close(), crm.close()]);
+      keys.server.close();
+    },
+  };
+}
+
+/**
+ * The repository's routes.yaml as a test runs it, written to `dir/routes.yaml`: the test's issuer and
+ * key server, its backends and their secrets (files in `dir`), an audit database in `dir`, and
+ * without the demo's sections that need files or would get in a test's way. `editConfig` edits the
+ * result before it is written.
+ */
+export function writeTestConfig(
+  dir: string,
+  servers: TestServers,
+  editConfig?: StackOptions['editConfig'],
+): { config: Parameters<NonNullable<StackOptions['editConfig']>>[0]; configFile: string } {
+  const { keys, procurement, crm, secrets } = servers;
   writeFileSync(join(dir, 'procurement.token'), secrets.procurement);
   writeFileSync(join(dir, 'crm.key'), secrets.crm);
 
@@ -102,9 +132,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     b.url = b.name === 'procurement' ? procurement.url : crm.url;
     b.credential.secret = `file:${join(dir, b.name === 'procurement' ? 'procurement.token' : 'crm.key')}`;
   }
-  options.editConfig?.(config);
+  editConfig?.(config);
   const configFile = join(dir, 'routes.yaml');
   writeFileSync(configFile, stringify(config));
+  return { config, configFile };
+}
+
+/**
+ * The whole system on real processes: the gateway as a child process (`mandate serve`) on port 0,
+ * the demo backends and the key server as real HTTP servers in the test process, routes.yaml
+ * derived from the repository's own with the test's addresses, keys and temp audit database.
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const dir = mkdtempSync(join(tmpdir(), 'mandate-e2e-'));
+  const servers = await startTestServers();
+  const { keys, procurement, crm, secrets } = servers;
+  const { config, configFile } = writeTestConfig(dir, servers, options.editConfig);
 
   const { gateway, port, logs } = await startGatewayProcess(configFile, options.env);
   const url = `http://127.0.0.1:${port}`;
@@ -171,8 +214,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         gateway.kill('SIGTERM');
         await once(gateway, 'exit');
       }
-      await Promise.all([procurement.close(), crm.close()]);
-      keys.server.close();
+      await servers.close();
     },
   };
 }

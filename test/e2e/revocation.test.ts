@@ -147,6 +147,11 @@ describe('revocation: revoked tokens are refused on the very next request, and s
       body: '{"target":"user","value":"alice","reason":"r"}',
     });
     assert.equal(wrongType.status, 400);
+    // Over 16 KiB: the refusal is answered (not a reset), and the connection is not reused.
+    const oversized = await revoke({ target: 'user', value: 'alice', reason: 'x'.repeat(20 * 1024) });
+    assert.equal(oversized.status, 400);
+    assert.equal(oversized.headers.get('connection'), 'close');
+    assert.equal(((await oversized.json()) as Problem).code, 'MANDATE_REQUEST_MALFORMED');
     const put = await fetch(`${gatewayUrl}${REVOCATIONS}`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${OPS_KEY}` },

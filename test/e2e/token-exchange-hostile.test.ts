@@ -247,6 +247,14 @@ describe('token exchange, hostile cases: the RFC error, a token_refused event wi
     });
   });
 
+  test('a form over 64 KiB: invalid_request, answered before the rest is read (not a reset)', async () => {
+    const padding = 'x'.repeat(70 * 1024);
+    await refusedRaw(`grant_type=${encodeURIComponent(TOKEN_EXCHANGE)}&padding=${padding}`, {
+      error: 'invalid_request',
+      reason: 'request.too_large',
+    });
+  });
+
   test('a chain deeper than the maximum (2): invalid_request, never truncated', async () => {
     const first = await delegate(tx.agents.hr, { txn: 'task-hostile-deep' });
     const second = await present(tx.agents.sub, first.access_token, { scope: 'procurement:write' });

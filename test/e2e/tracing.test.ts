@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,15 +9,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { parse, stringify } from 'yaml';
 import { loadConfig } from '../../gateway/config/load.ts';
-import { startCrm } from '../../gateway/demo/crm.ts';
-import { startProcurement } from '../../gateway/demo/procurement.ts';
-import type { DemoBackend } from '../../gateway/demo/server.ts';
 import { mintDelegationToken } from '../../gateway/dev/mint.ts';
 import { createGateway, type Gateway } from '../../gateway/gateway.ts';
 import { createGatewayServer } from '../../gateway/server.ts';
-import { ISSUER, PROCUREMENT_AUD, ROOT, startKeyServer } from './harness.ts';
+import { ISSUER, PROCUREMENT_AUD, startTestServers, type TestServers, writeTestConfig } from './harness.ts';
 
 /**
  * Tracing, in-process: a real gateway server with an in-memory span exporter registered as the
@@ -26,37 +22,16 @@ import { ISSUER, PROCUREMENT_AUD, ROOT, startKeyServer } from './harness.ts';
 describe('tracing: one request span per call, continuing the caller trace, one child span per stage', () => {
   const exporter = new InMemorySpanExporter();
   const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-  let keys: Awaited<ReturnType<typeof startKeyServer>>;
-  let backends: DemoBackend[];
+  let servers: TestServers;
   let gw: Gateway;
   let server: Server;
   let url: string;
 
   before(async () => {
     trace.setGlobalTracerProvider(provider);
-    const dir = mkdtempSync(join(tmpdir(), 'mandate-tracing-'));
-    keys = await startKeyServer();
-    const secrets = { procurement: randomBytes(24).toString('base64url'), crm: randomBytes(24).toString('base64url') };
-    const procurement = await startProcurement({ port: 0, serviceToken: secrets.procurement });
-    const crm = await startCrm({ port: 0, apiKey: secrets.crm });
-    backends = [procurement, crm];
-    const raw = parse(readFileSync(join(ROOT, 'routes.yaml'), 'utf8'));
-    delete raw.dev;
-    // The token service's demo sections point at ./data files this test does not create.
-    delete raw.token_service;
-    delete raw.identity_providers;
-    delete raw.agents;
-    raw.gateway.audit_db = join(dir, 'audit.db');
-    raw.gateway.policy_bundle = join(ROOT, '.build/policy');
-    raw.issuers = [{ issuer: ISSUER, jwks: { url: keys.url }, algorithms: ['ES256'], user_claims: ['roles'] }];
-    for (const b of raw.backends) {
-      const name = b.name as 'procurement' | 'crm';
-      b.url = (name === 'procurement' ? procurement : crm).url;
-      writeFileSync(join(dir, name), secrets[name]);
-      b.credential.secret = `file:${join(dir, name)}`;
-    }
-    writeFileSync(join(dir, 'routes.yaml'), stringify(raw));
-    gw = await createGateway(loadConfig(join(dir, 'routes.yaml')));
+    servers = await startTestServers();
+    const { configFile } = writeTestConfig(mkdtempSync(join(tmpdir(), 'mandate-tracing-')), servers);
+    gw = await createGateway(loadConfig(configFile));
     server = createGatewayServer(gw);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -67,14 +42,13 @@ describe('tracing: one request span per call, continuing the caller trace, one c
     server.close();
     server.closeAllConnections();
     await gw.close();
-    await Promise.all(backends.map((b) => b.close()));
-    keys.server.close();
+    await servers.close();
     await provider.shutdown();
     trace.disable();
   });
 
   const aliceToken = () =>
-    mintDelegationToken(keys.key, {
+    mintDelegationToken(servers.keys.key, {
       issuer: ISSUER,
       user: 'alice',
       agents: ['procurement-agent'],

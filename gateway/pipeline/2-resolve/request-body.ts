@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { BodyAttributesConfig } from '../../config/request-attributes-schema.ts';
 import { MandateError } from '../../errors.ts';
+import { readBoundedBody } from '../../read-bounded-body.ts';
 import { parseStrictJson } from '../../strict-json.ts';
 import { isExactNumber } from './exact-number.ts';
 
@@ -37,9 +38,11 @@ export async function readRequestBody(
 ): Promise<RequestBody | undefined> {
   if (spec === undefined) return undefined;
   assertJsonMediaType(req);
-  const announced = req.headers['content-length'];
-  if (announced !== undefined && Number(announced) > spec.max_bytes) throw tooLarge(req, spec.max_bytes);
-  const bytes = await readAtMost(req, spec.max_bytes);
+  const bytes = await readBoundedBody(req, {
+    maxBytes: spec.max_bytes,
+    tooLarge: () => new MandateError('MANDATE_BODY_TOO_LARGE', `this route reads at most ${spec.max_bytes} bytes`),
+    aborted: () => new MandateError('MANDATE_CLIENT_ABORTED', 'the request body did not arrive in full'),
+  });
 
   const imprecise = new WeakMap<object, Set<string>>();
   const parsed = parseStrictJson(bytes, function (key, value, context) {
@@ -90,38 +93,6 @@ function assertJsonMediaType(req: IncomingMessage): void {
   if (!JSON_MEDIA_TYPE.test(type.trim()) || !utf8) {
     throw new MandateError('MANDATE_BODY_UNSUPPORTED_MEDIA_TYPE', 'this route reads application/json (UTF-8)');
   }
-}
-
-/** Collects the body; past `limit` it stops buffering and refuses. Never destroys the request: the 413 must reach the agent. */
-function readAtMost(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const onData = (chunk: Buffer) => {
-      total += chunk.length;
-      if (total <= limit) return void chunks.push(chunk);
-      cleanup();
-      reject(tooLarge(req, limit));
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(Buffer.concat(chunks, total));
-    };
-    const onAbort = () => {
-      cleanup();
-      reject(new MandateError('MANDATE_CLIENT_ABORTED', 'the request body did not arrive in full'));
-    };
-    const cleanup = () => {
-      req.off('data', onData).off('end', onEnd).off('error', onAbort).off('close', onAbort);
-    };
-    req.on('data', onData).on('end', onEnd).on('error', onAbort).on('close', onAbort);
-  });
-}
-
-/** The refusal of an oversized body. What is still arriving is read and dropped, never buffered, until the 413 closes the connection. */
-function tooLarge(req: IncomingMessage, limit: number): MandateError {
-  req.resume();
-  return new MandateError('MANDATE_BODY_TOO_LARGE', `this route reads at most ${limit} bytes`);
 }
 
 /** True when `holder[key]`, or any number nested in it, was written with more precision than a double keeps. */

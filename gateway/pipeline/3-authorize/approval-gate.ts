@@ -5,6 +5,7 @@ import { approvalEvent } from '../../approvals/approval-event.ts';
 import { APPROVALS_PATH, type Approvals } from '../../approvals/approvals.ts';
 import { requestDigest } from '../../approvals/request-digest.ts';
 import { MandateError } from '../../errors.ts';
+import { log } from '../../telemetry/log.ts';
 import type { Principal } from '../1-authenticate/principal.ts';
 import type { RouteMatch } from '../2-resolve/route-match.ts';
 import type { AuditSink } from '../audit-trail.ts';
@@ -37,16 +38,17 @@ export interface GateInput {
  * Stage 3b. A call that needs approval and carries none is held: an approval request is stored and
  * audited, and the agent gets 403 MANDATE_APPROVAL_REQUIRED with its id and where the user approves.
  * A call carrying `X-Mandate-Approval` goes on only if that approval is this user's, for this agent
- * chain, action, resource and exact request, approved, unexpired and unused — and it is then used
- * (one conditional UPDATE: of two racing retries exactly one wins) and audited before anything is
- * forwarded. Returns the approval used, or undefined when none was needed.
+ * chain, action, resource and exact request, approved, unexpired and unused — and it is then taken
+ * (one conditional UPDATE: of two racing retries exactly one wins). Returns the approval taken, or
+ * undefined when none was needed. The caller audits its use just before the call's decision event,
+ * or releases it if a later stage refuses the call: an approval is spent only by a forwarded call.
  */
 export async function gateApproval(
   approvals: Approvals,
   audit: AuditSink,
   req: IncomingMessage,
   call: GateInput,
-): Promise<Approval | undefined> {
+): Promise<TakenApproval | undefined> {
   if (!needsApproval(call.decision, call.match.tier)) return undefined;
   const { principal, match, nowMs } = call;
   // Fail closed: a call nobody can approve is refused, not forwarded.
@@ -102,8 +104,34 @@ export async function gateApproval(
   if (!boundTo(approval, principal, match, digest)) throw new MandateError('MANDATE_APPROVAL_MISMATCH');
   if (!approvals.store.use(approval.id, nowMs)) throw refusalFor(approvals.store.get(approval.id) ?? approval, nowMs);
   const used = { ...approval, usedAtMs: nowMs };
-  await audit.append(approvalEvent('approval_used', used, { ...origin, status: null }));
-  return used;
+  return {
+    approval: used,
+    record: async (atMs) => {
+      await audit.append(approvalEvent('approval_used', used, { ...origin, nowMs: atMs, status: null }));
+    },
+    release: () => release(approvals, used),
+  };
+}
+
+/** An approval this call has taken (marked used in the state database), not yet known to be spent. */
+export interface TakenApproval {
+  readonly approval: Approval;
+  /** Audits the use (`approval_used`): once nothing but the decision event stands between the call and its backend. */
+  record(nowMs: number): Promise<void>;
+  /**
+   * Gives the approval back: a stage after 3b refused the call (a limit, inject, the audit store),
+   * so nothing went upstream, and a retry — say, once the suspended task is resumed — may use it.
+   */
+  release(): void;
+}
+
+function release(approvals: Approvals, used: Approval): void {
+  try {
+    approvals.store.release(used.id, used.usedAtMs!);
+  } catch (err) {
+    // Fail closed: the approval stays used; the user approves the call again.
+    log.error({ err, approvalId: used.id }, 'approval not released after a refused call; it stays used');
+  }
 }
 
 /** Why an approval could not be used (it was not approved, unexpired and unused at the UPDATE). */

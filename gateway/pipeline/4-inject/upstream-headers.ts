@@ -1,5 +1,6 @@
 import { MandateError } from '../../errors.ts';
 import type { ServiceCredential } from './credential.ts';
+import { isProtectedFromConnection } from './gateway-owned-headers.ts';
 
 /**
  * Request headers an agent may pass through to a backend. Everything else is dropped: the agent's
@@ -26,13 +27,6 @@ const PASS_THROUGH = new Set([
   'range',
   'user-agent',
 ]);
-
-/**
- * Headers the gateway itself controls. A `Connection` option naming one is refused (400): a client
- * must not be able to make a later hop delete what the gateway set (Traefik CVE-2024-45410).
- */
-const GATEWAY_CONTROLLED =
-  /^(authorization|cookie|host|via|traceparent|tracestate|forwarded|content-length|transfer-encoding|x-forwarded-.*|x-mandate-.*|x-real-ip)$/;
 
 /** Who the backend is told it is serving, for backends that can use it (identity_headers: true). */
 export interface IdentityHeaders {
@@ -65,7 +59,8 @@ export function buildUpstreamHeaders(input: UpstreamHeaderInput): Record<string,
     for (const token of (raw[i + 1] as string).split(',')) {
       const name = token.trim().toLowerCase();
       if (name === '') continue;
-      if (GATEWAY_CONTROLLED.test(name)) {
+      // A client must not be able to make a later hop delete what the gateway set (400, not dropped).
+      if (isProtectedFromConnection(name)) {
         throw new MandateError('MANDATE_REQUEST_HEADER_SPOOFED', `Connection names ${name}`);
       }
       connectionOptions.add(name);

@@ -20,8 +20,11 @@ export interface TunnelTarget {
   readonly handshakeTimeoutMs: number;
   /** How long the tunnel may stay open: until the token that opened it would be refused. */
   readonly lifetimeMs: number;
-  /** Aborted when the token that opened the tunnel is revoked; its reason (a MandateError) is the failure. */
-  readonly revoked: AbortSignal;
+  /**
+   * Aborted when the token that opened the tunnel may no longer be used — revoked, or its task
+   * suspended; its reason (a MandateError) is the failure.
+   */
+  readonly cut: AbortSignal;
 }
 
 const HANDSHAKE_TIMEOUT = 'MANDATE_HANDSHAKE_TIMEOUT';
@@ -68,16 +71,16 @@ export function tunnel(
       fail(new MandateError('MANDATE_AUTHN_TOKEN_EXPIRED', 'the tunnel closed when its token expired'));
       socket.destroy();
     }, target.lifetimeMs);
-    // Nor its token's revocation: the same cut, the revocation as the reason.
-    const cutOnRevocation = () => {
-      fail(target.revoked.reason as MandateError);
+    // Nor its token's revocation or its task's suspension: the same cut, with that as the reason.
+    const cutNow = () => {
+      fail(target.cut.reason as MandateError);
       socket.destroy();
     };
-    if (target.revoked.aborted) cutOnRevocation();
-    else target.revoked.addEventListener('abort', cutOnRevocation, { once: true });
+    if (target.cut.aborted) cutNow();
+    else target.cut.addEventListener('abort', cutNow, { once: true });
     socket.once('close', () => {
       clearTimeout(lifetime);
-      target.revoked.removeEventListener('abort', cutOnRevocation);
+      target.cut.removeEventListener('abort', cutNow);
       clearTimeout(handshakeTimer);
       if (!responseStarted) handshake?.destroy();
       resolve({ status, bytesIn, bytesOut, failure, responseStarted });

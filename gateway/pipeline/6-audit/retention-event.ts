@@ -1,5 +1,6 @@
 import { newTraceId } from '../../telemetry/trace-context.ts';
 import type { AuditEvent } from './event.ts';
+import { gatewayEvent } from './gateway-event.ts';
 
 /** What retention removed: one sealed segment, and why. */
 export interface Removal {
@@ -23,34 +24,13 @@ export interface Removal {
  * left must start exactly after `last_seq`, at `last_hash`.
  */
 export function retentionEvent(removal: Removal, now: Date): AuditEvent {
-  return {
-    kind: 'retention',
-    time: now.toISOString(),
-    correlationId: newTraceId(),
-    user: null,
-    agent: null,
-    actorChain: null,
-    jti: null,
-    tokenHash: null,
-    txn: null,
-    authorizationDetails: null,
-    intent: null,
-    action: null,
-    resourceType: null,
-    resourceId: null,
-    method: 'INTERNAL',
-    path: 'audit retention',
-    backend: null,
-    decision: null,
-    reason: null,
-    policyReasons: [],
-    policyRevision: null,
-    credential: null,
-    status: null,
-    durationMs: null,
-    bytesIn: null,
-    bytesOut: null,
-    detail: {
+  const origin = { correlationId: newTraceId(), method: 'INTERNAL', path: 'audit retention', status: null };
+  return gatewayEvent(
+    'retention',
+    now.getTime(),
+    origin,
+    {},
+    {
       segment: removal.segment,
       first_seq: removal.firstSeq,
       last_seq: removal.lastSeq,
@@ -60,5 +40,5 @@ export function retentionEvent(removal: Removal, now: Date): AuditEvent {
       rule: removal.rule,
       archived_to: removal.archivedTo,
     },
-  };
+  );
 }

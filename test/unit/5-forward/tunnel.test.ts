@@ -71,7 +71,7 @@ describe('tunnel (http-proxy-3)', () => {
     connectTimeoutMs: 1000,
     handshakeTimeoutMs: 300,
     lifetimeMs: 60_000,
-    revoked: new AbortController().signal,
+    cut: new AbortController().signal,
   };
 
   it('sends exactly the built headers, never the agent’s, to exactly the given path', async () => {
