@@ -29,6 +29,8 @@ export class AuditTrail {
   match: RouteMatch | undefined;
   decision: Decision | undefined;
   credential: string | undefined;
+  /** Hex SHA-256 of a body read in stage 2b: what the policy judged and what will be forwarded. */
+  bodySha256: string | undefined;
 
   constructor(sink: AuditSink, req: IncomingMessage, correlationId: string, startedMs: number) {
     this.#sink = sink;
@@ -47,9 +49,18 @@ export class AuditTrail {
   recordOutcome(nowMs: number, outcome: ForwardOutcome): Promise<unknown> {
     const failure = outcome.failure;
     const status = failure && !outcome.responseStarted ? failure.entry.status : outcome.status;
-    return this.#sink.append(
-      this.#event('outcome', nowMs, 'allow', status, failure?.entry.reason ?? null, outcome.bytesIn, outcome.bytesOut),
+    const event = this.#event(
+      'outcome',
+      nowMs,
+      'allow',
+      status,
+      failure?.entry.reason ?? null,
+      outcome.bytesIn,
+      outcome.bytesOut,
     );
+    // What actually went upstream, hashed on the way (a streamed body is known only now).
+    if (outcome.bodySha256 !== undefined) event.detail = { body_sha256: outcome.bodySha256 };
+    return this.#sink.append(event);
   }
 
   /** A refusal or error before forwarding: the single event of a denied call. */
@@ -101,7 +112,9 @@ export class AuditTrail {
       durationMs: Math.round(nowMs - this.#startedMs),
       bytesIn,
       bytesOut,
-      detail: null,
+      // A body read before the decision is part of what was decided on (STANDARDS: body SHA-256 in
+      // the record written before forwarding).
+      detail: this.bodySha256 === undefined ? null : { body_sha256: this.bodySha256 },
     };
   }
 }

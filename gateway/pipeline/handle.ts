@@ -151,6 +151,7 @@ async function admit(
   //     bind the intent to. After authentication and the audience check, so only a token for this
   //     backend can make the gateway hold a body in memory.
   const attributes = await inStage(ctx, 'mandate.attributes', () => readRequestAttributes(req, match));
+  trail.bodySha256 = attributes.body?.sha256;
 
   // 3. May they: Rego compiled to Wasm, in-process. Deny and error both stop here.
   trail.decision = inStage(ctx, 'mandate.authorize', () =>

@@ -143,6 +143,9 @@ describe('intent binding: the seed story', () => {
       ],
     );
     assert.equal(events[1]!.bytes_in, Buffer.byteLength(bytes));
+    // The audit trail names the body decided on, before forwarding, and the body sent.
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    for (const e of events) assert.deepEqual(JSON.parse(String(e.detail)), { body_sha256: sha });
   });
 
   test('a chunked body is read whole, judged, and forwarded with its Content-Length', async () => {

@@ -45,7 +45,8 @@ describe('streaming: 50 MB each way with bounded gateway memory', () => {
     assert.equal(up.status, 201);
     const receipt = (await up.json()) as { bytes: number; sha256: string };
     assert.equal(receipt.bytes, 50 * MB);
-    assert.equal(receipt.sha256, expected.digest('hex'));
+    const sent = expected.digest('hex');
+    assert.equal(receipt.sha256, sent);
 
     for (const size of [50 * MB, 200 * MB]) {
       const down = await fetch(`${stack.url}/procurement/documents/${size}`, {
@@ -69,6 +70,11 @@ describe('streaming: 50 MB each way with bounded gateway memory', () => {
         ['procurement.document.download', 0, 50 * MB],
         ['procurement.document.download', 0, 200 * MB],
       ],
+    );
+    // The upload's outcome names the body that went upstream, hashed as it streamed; downloads sent none.
+    assert.deepEqual(
+      outcomes.map((o) => (o.detail === null ? null : JSON.parse(String(o.detail)))),
+      [{ body_sha256: sent }, null, null],
     );
   });
 });

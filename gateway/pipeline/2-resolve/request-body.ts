@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { BodyAttributesConfig } from '../../config/request-attributes-schema.ts';
 import { MandateError } from '../../errors.ts';
@@ -9,6 +10,8 @@ import { isExactNumber } from './exact-number.ts';
 export interface RequestBody {
   /** Exactly the bytes received: what the policy judged, what an approval digest covers, what is forwarded. */
   readonly bytes: Buffer;
+  /** Hex SHA-256 of `bytes`, for the audit events of the call. */
+  readonly sha256: string;
   /** The parsed body: always a JSON object. */
   readonly json: Readonly<Record<string, unknown>>;
   /** The route's `body.fields`, each its value or null when absent: `input.request.body`. */
@@ -76,7 +79,7 @@ export async function readRequestBody(
     }
     fields[name] = object[name];
   }
-  return { bytes, json: object, fields };
+  return { bytes, sha256: createHash('sha256').update(bytes).digest('hex'), json: object, fields };
 }
 
 const JSON_MEDIA_TYPE = /^application\/(?:[a-z0-9.+-]+\+)?json$/;

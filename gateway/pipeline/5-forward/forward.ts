@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
@@ -22,6 +23,11 @@ export interface ForwardOutcome {
   readonly status: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
+  /**
+   * Hex SHA-256 of the request body sent upstream, hashed as it streamed (of the buffered bytes for a
+   * body read in stage 2b); absent when the request had no body.
+   */
+  readonly bodySha256?: string;
   /** Set when the exchange failed after it started; the catalogue code of the failure. */
   readonly failure: MandateError | undefined;
   /** True when response headers had reached the agent before the failure. */
@@ -50,14 +56,21 @@ export async function forward(
     req.headers['content-length'] === undefined &&
     req.headers['transfer-encoding'] === undefined
   );
+  const digest = hasBody || upstream.body !== undefined ? createHash('sha256') : undefined;
   async function* countedRequestBody() {
     for await (const chunk of req) {
       bytesIn += (chunk as Buffer).length;
+      digest?.update(chunk as Buffer);
       yield chunk as Buffer;
     }
   }
   const buffered = upstream.body;
-  if (buffered !== undefined) bytesIn = buffered.length;
+  if (buffered !== undefined) {
+    bytesIn = buffered.length;
+    digest?.update(buffered);
+  }
+  // Final once the body has been sent; read when the outcome is recorded.
+  const bodySha256 = () => (digest === undefined ? {} : { bodySha256: digest.digest('hex') });
   const streamed =
     buffered === undefined && hasBody ? Readable.from(countedRequestBody(), { objectMode: false }) : null;
   try {
@@ -75,9 +88,9 @@ export async function forward(
       bytesOut += chunk.length;
     });
     await relay(response.body, res);
-    return { status, bytesIn, bytesOut, failure: undefined, responseStarted };
+    return { status, bytesIn, bytesOut, failure: undefined, responseStarted, ...bodySha256() };
   } catch (e) {
-    return { status, bytesIn, bytesOut, failure: classify(e, req), responseStarted };
+    return { status, bytesIn, bytesOut, failure: classify(e, req), responseStarted, ...bodySha256() };
   }
 }
 

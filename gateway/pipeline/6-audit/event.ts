@@ -67,7 +67,9 @@ export interface AuditEvent {
   readonly bytesOut: number | null;
   /**
    * Facts particular to the kind, as a flat-or-nested JSON object: e.g. for token events the requested
-   * and the granted scope and authorization_details; null for proxy calls, whose facts have columns.
+   * and the granted scope and authorization_details. For proxy calls, whose facts have columns, only
+   * `body_sha256` (hex SHA-256 of the request body): on every event of a call whose body the route reads
+   * (routes.yaml `body:`), and on the outcome of any call that sent a body; otherwise null.
    */
   readonly detail: Readonly<Record<string, unknown>> | null;
 }

@@ -59,6 +59,7 @@ describe('buildPolicyInput', () => {
   it('carries the query parameters and body fields the route exposes, never the raw body', () => {
     const body = {
       bytes: Buffer.from('{"vendor":"X","amount":120,"note":"secret"}'),
+      sha256: '0'.repeat(64),
       json: {},
       fields: { vendor: 'X', amount: 120 },
     };
