@@ -8,7 +8,8 @@ COPY rego/ rego/
 RUN ["/opa", "fmt", "--fail", "--list", "rego"]
 RUN ["/opa", "check", "--strict", "rego"]
 RUN ["/opa", "test", "rego"]
-RUN ["/opa", "build", "--target", "wasm", "--entrypoint", "mandate/decision", "--ignore", "*_test.rego", "--output", "/src/bundle.tar.gz", "rego"]
+# The same two entrypoints as scripts/build-policy.sh: the proxy's decision and the token exchange's.
+RUN ["/opa", "build", "--target", "wasm", "--entrypoint", "mandate/decision", "--entrypoint", "mandate/exchange/decision", "--ignore", "*_test.rego", "--output", "/src/bundle.tar.gz", "rego"]
 
 FROM node:24.21.0-bookworm-slim AS deps
 WORKDIR /app
