@@ -25,6 +25,11 @@ export interface BodyBound {
  */
 export function readBoundedBody(req: IncomingMessage, bound: BodyBound): Promise<Buffer> {
   const { maxBytes } = bound;
+  // The client went away while the caller awaited something else (authentication): a destroyed
+  // request emits no more events, so waiting for them would hold this call (and its audit) forever.
+  if (req.destroyed) {
+    return Promise.reject(bound.aborted?.() ?? new Error('the request body did not arrive in full'));
+  }
   const announced = req.headers['content-length'];
   if (announced !== undefined && Number(announced) > maxBytes) {
     req.resume();

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { startTokenStack, type TokenStack } from './token-exchange-harness.ts';
 
@@ -259,5 +260,73 @@ describe('approval expiry', () => {
     const retry = await call(second);
     assert.equal(((await retry.json()) as { code: string }).code, 'MANDATE_APPROVAL_EXPIRED');
     assert.equal(tx.stack.procurement.received.length, 0);
+  });
+});
+
+describe('approval of a route that streams its body unread', () => {
+  let tx: TokenStack;
+  before(async () => {
+    tx = await startTokenStack({
+      // biome-ignore lint/suspicious/noExplicitAny: routes.yaml as parsed YAML
+      editConfig: (config: Record<string, any>) => {
+        const read = config.routes.find((r: { action: string }) => r.action === 'procurement.contract.read');
+        read.tier = 'approval';
+        config.approvals = { expires_seconds: 900 };
+      },
+    });
+  });
+  after(() => tx?.stop());
+
+  /** A GET through the gateway, with a body when given (fetch cannot send one). */
+  function get(token: string, approvalId: string, body?: string): Promise<{ status: number; code?: string }> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        `${tx.stack.url}/procurement/contracts/12345`,
+        {
+          method: 'GET',
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(approvalId ? { 'x-mandate-approval': approvalId } : {}),
+            ...(body === undefined ? {} : { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) }),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const code = res.statusCode === 200 ? undefined : (JSON.parse(text) as { code?: string }).code;
+            resolve({ status: res.statusCode ?? 0, ...(code === undefined ? {} : { code }) });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  test('an approval given for the call without a body does not let a retry carry one upstream', async () => {
+    const token = await tx.stack.alice();
+    const heldCall = await fetch(`${tx.stack.url}/procurement/contracts/12345`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const { code, approval_id: id } = (await heldCall.json()) as { code: string; approval_id: string };
+    assert.equal(code, 'MANDATE_APPROVAL_REQUIRED');
+    const approve = await fetch(`${tx.stack.url}/_mandate/approvals/${id}/approve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await tx.idp.accessToken('alice')}` },
+    });
+    assert.equal(approve.status, 200);
+    await approve.arrayBuffer();
+
+    const smuggled = await get(token, id, 'a body nobody approved');
+    assert.deepEqual(smuggled, { status: 403, code: 'MANDATE_APPROVAL_UNAVAILABLE' });
+    assert.equal(tx.stack.procurement.received.length, 0, 'nothing unapproved reaches the backend');
+
+    // The approval is still there for the very call approved.
+    assert.deepEqual(await get(token, id), { status: 200 });
+    const received = tx.stack.procurement.received;
+    assert.equal(received.length, 1);
+    assert.equal(received[0]!.bodyBytes, 0);
   });
 });

@@ -13,6 +13,10 @@ describe('readBoundedBody', () => {
   const outcomes: Array<{ ok: true; body: string } | { ok: false; error: Error }> = [];
   const server = createServer(async (req: IncomingMessage, res) => {
     const aborted = req.headers['x-default-aborted'] === undefined ? () => new Aborted() : undefined;
+    // As a caller that awaits something else first (authentication): the client may be gone by then.
+    if (req.headers['x-read-late'] !== undefined) {
+      for (let i = 0; i < 100 && !req.destroyed; i++) await new Promise((r) => setTimeout(r, 10));
+    }
     try {
       const body = await readBoundedBody(req, { maxBytes: 16, tooLarge: () => new TooLarge(), aborted });
       outcomes.push({ ok: true, body: body.toString() });
@@ -81,5 +85,24 @@ describe('readBoundedBody', () => {
       assert.equal(outcome.ok, false);
       assert.equal(outcome.error.constructor, expected);
     }
+  });
+
+  test('a body cut off before the reader started rejects too, rather than waiting forever', async () => {
+    const before = outcomes.length;
+    const req = request({
+      port,
+      host: '127.0.0.1',
+      method: 'POST',
+      headers: { 'content-length': '10', 'x-read-late': '1' },
+    });
+    req.on('error', () => {});
+    req.write('abc');
+    await new Promise((r) => setTimeout(r, 50));
+    req.destroy();
+    for (let i = 0; i < 200 && outcomes.length === before; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(outcomes.length, before + 1, 'the read settled');
+    const outcome = outcomes.at(-1) as { ok: boolean; error: Error };
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.error.constructor, Aborted);
   });
 });

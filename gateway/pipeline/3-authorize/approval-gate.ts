@@ -58,6 +58,15 @@ export async function gateApproval(
   if (approvals.identityProviders.size === 0) {
     throw new MandateError('MANDATE_APPROVAL_UNAVAILABLE', 'no identity provider is configured for users to approve');
   }
+  // The approval covers a body only as the bytes read in 2b (a route with `body:`). A body the gateway
+  // would stream unread (a GET with one, a route held by `approval_required` without `body:`) could be
+  // anything on the retry: such a call cannot be approved, so it is refused rather than forwarded.
+  if (call.body === undefined && announcesBody(req)) {
+    throw new MandateError(
+      'MANDATE_APPROVAL_UNAVAILABLE',
+      'this route does not read its body, which an approval must cover',
+    );
+  }
   const target = match.path + match.query;
   const digest = requestDigest(call.method, target, call.body);
   const presented = presentedId(req);
@@ -165,4 +174,10 @@ function presentedId(req: IncomingMessage): string | undefined {
     value = (raw[i + 1] as string).trim();
   }
   return value;
+}
+
+/** Whether the request has a body (RFC 9112 §6.3: Transfer-Encoding, or a Content-Length above 0). */
+function announcesBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) !== 0);
 }
