@@ -14,11 +14,11 @@ export interface Approver {
 }
 
 /**
- * Authenticates an approver by her own access token from a configured identity provider (the one the
- * token service accepts as subject_token), verified exactly as the token service verifies it: typ
- * at+jwt, the IdP's keys and algorithms, one of its audiences, exp/iat with the clock leeway.
- * A delegation token — any token with `act` — is refused first: an agent must never approve for its
- * user, even through a token the IdP itself signed.
+ * Authenticates an approver by her own access token from a configured identity provider, verified as
+ * the token service verifies a subject token (typ at+jwt, the IdP's keys and algorithms, exp/iat with
+ * the clock leeway) but for the IdP's `approver_audiences`, never its exchange `audiences`: her agent
+ * holds her exchange token (it is the subject_token), so accepting that one would let the agent approve
+ * its own call. A delegation token — any token with `act` — is refused first, with its own code.
  */
 export async function authenticateApprover(
   approvals: Approvals,
@@ -39,11 +39,15 @@ export async function authenticateApprover(
   if (idp === undefined) {
     throw new MandateError('MANDATE_APPROVER_UNAUTHENTICATED', 'not a token of a configured identity provider');
   }
+  const audiences = idp.config.approver_audiences;
+  if (audiences === undefined) {
+    throw new MandateError('MANDATE_APPROVER_UNAUTHENTICATED', 'this identity provider has no approver audience');
+  }
   try {
     const verified = await verifyJwt(token, {
       keys: idp.keys,
       issuer: idp.config.issuer,
-      audience: idp.config.audiences,
+      audience: audiences,
       algorithms: idp.config.algorithms,
       types: ['at+jwt', 'application/at+jwt'],
       clockSkewSeconds: limits.clockSkewSeconds,

@@ -21,6 +21,13 @@ export function crossCheckTokenService(
       problems.push(`identity_providers[${i}].issuer: "${idp.issuer}" is the token service's own issuer`);
     }
     idps.add(idp.issuer);
+    idp.approver_audiences?.forEach((aud, j) => {
+      if (idp.audiences.includes(aud)) {
+        problems.push(
+          `identity_providers[${i}].approver_audiences[${j}]: "${aud}" is also an exchange audience; a token an agent holds must never approve`,
+        );
+      }
+    });
   });
   const agents = new Set(config.agents.map((a) => a.id));
   const known = [...backends].sort().join(', ');

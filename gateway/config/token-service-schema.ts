@@ -53,6 +53,13 @@ export const identityProviderSchema = z.strictObject({
     .default(['access_token']),
   /** User claims passed to the exchange policy (entitlement mapping) and carried into issued tokens. */
   user_claims: z.array(claimName).default(['roles', 'groups']),
+  /**
+   * `aud` of the tokens a user approves with (the approvals API) or resumes her task with — never one of
+   * `audiences`. The token her agent holds for the exchange is for `audiences`; were it accepted here,
+   * the agent could approve its own held call. A chat front-end gets a token for this audience for the
+   * user herself. Absent: the API accepts no token from this IdP (the approval page still works).
+   */
+  approver_audiences: z.array(z.string().min(1)).min(1).optional(),
   /** The approval page logs users in at this IdP (approvals-schema.ts). */
   approval_login: approvalLoginSchema.optional(),
 });

@@ -76,7 +76,8 @@ export async function approvalChapter(ctx: ApprovalContext, alice: Claims): Prom
   const aliceToken = await ctx.mint({
     user: 'alice',
     agents: [],
-    audience: idp.audiences[0]!,
+    // Her token for approving (approver_audiences), not the exchange token her agent holds.
+    audience: idp.approver_audiences![0]!,
     extra: { roles: ['procurement'] },
   });
   const pending = await userCall(aliceToken, '');

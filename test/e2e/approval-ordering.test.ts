@@ -54,7 +54,7 @@ describe('an approval survives a refusal after the approval gate', () => {
   async function asAlice(path: string, method = 'GET') {
     const res = await fetch(`${tx.stack.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${await tx.idp.accessToken('alice')}` },
+      headers: { authorization: `Bearer ${await tx.idp.approverToken('alice')}` },
     });
     // biome-ignore lint/suspicious/noExplicitAny: JSON answers, asserted field by field
     return { status: res.status, body: (await res.json()) as Record<string, any> };

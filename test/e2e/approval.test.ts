@@ -77,7 +77,7 @@ describe('human approval', () => {
     assert.equal(problem.approval_api, `${tx.stack.url}/_mandate/approvals/${problem.approval_id}`);
     assert.equal(forwarded('12345').length, 0, 'nothing reaches the backend while held');
 
-    const alice = await tx.idp.accessToken('alice');
+    const alice = await tx.idp.approverToken('alice');
     const list = await userCall(alice, '');
     assert.equal(list.status, 200);
     const shown = list.body.approvals.find((a: { id: string }) => a.id === problem.approval_id);
@@ -137,7 +137,7 @@ describe('human approval', () => {
   test('two retries racing with one approval id: exactly one is forwarded', async () => {
     const body = '{"reason":"race"}';
     const id = await held('12346', body);
-    assert.equal((await userCall(await tx.idp.accessToken('alice'), `/${id}/approve`, 'POST')).status, 200);
+    assert.equal((await userCall(await tx.idp.approverToken('alice'), `/${id}/approve`, 'POST')).status, 200);
     const results = await Promise.all([agentCall('12346', body, id), agentCall('12346', body, id)]);
     const codes = await Promise.all(
       results.map(async (r) => {
@@ -155,7 +155,7 @@ describe('human approval', () => {
   test('an approval replayed with a different body (or path) is refused and stays unused', async () => {
     const body = '{"reason":"as approved"}';
     const id = await held('12347', body);
-    assert.equal((await userCall(await tx.idp.accessToken('alice'), `/${id}/approve`, 'POST')).status, 200);
+    assert.equal((await userCall(await tx.idp.approverToken('alice'), `/${id}/approve`, 'POST')).status, 200);
     for (const [contract, sent] of [
       ['12347', '{"reason":"as approved", "notify":"everyone"}'],
       ['12345', body],
@@ -165,7 +165,7 @@ describe('human approval', () => {
       assert.equal(((await replay.json()) as { code: string }).code, 'MANDATE_APPROVAL_MISMATCH');
     }
     assert.equal(forwarded('12347').length, 0);
-    const stored = await userCall(await tx.idp.accessToken('alice'), `/${id}`);
+    const stored = await userCall(await tx.idp.approverToken('alice'), `/${id}`);
     assert.equal(stored.body.approval.status, 'approved');
   });
 
@@ -180,7 +180,18 @@ describe('human approval', () => {
       assert.equal(refused.status, 403);
       assert.equal(refused.body.code, 'MANDATE_APPROVER_IS_AGENT');
     }
-    const bob = await tx.idp.accessToken('bob');
+    // Nor the token her agent holds for the exchange: signed by her IdP, no `act`, but for the exchange
+    // audience. Accepted here, it would let the agent approve its own call.
+    const exchangeToken = await tx.idp.accessToken('alice');
+    for (const [path, method] of [
+      ['', 'GET'],
+      [`/${id}/approve`, 'POST'],
+    ] as const) {
+      const refused = await userCall(exchangeToken, path, method);
+      assert.equal(refused.status, 401);
+      assert.equal(refused.body.code, 'MANDATE_APPROVER_UNAUTHENTICATED');
+    }
+    const bob = await tx.idp.approverToken('bob');
     assert.deepEqual((await userCall(bob, '')).body, { approvals: [] });
     for (const [path, method] of [
       [`/${id}`, 'GET'],
@@ -191,7 +202,7 @@ describe('human approval', () => {
       assert.equal(refused.status, 404);
       assert.equal(refused.body.code, 'MANDATE_APPROVAL_NOT_FOUND');
     }
-    const stored = await userCall(await tx.idp.accessToken('alice'), `/${id}`);
+    const stored = await userCall(await tx.idp.approverToken('alice'), `/${id}`);
     assert.equal(stored.body.approval.status, 'pending');
     const refusals = (await tx.stack.auditRows()).filter(
       (r) => String(r.path).startsWith('/_mandate/approvals') && r.kind === 'denial',
@@ -203,7 +214,7 @@ describe('human approval', () => {
   test('rejected: the retry is refused, the decision cannot be changed', async () => {
     const body = '{"reason":"reject me"}';
     const id = await held('12346', body);
-    const alice = await tx.idp.accessToken('alice');
+    const alice = await tx.idp.approverToken('alice');
     assert.equal((await userCall(alice, `/${id}/reject`, 'POST')).status, 200);
     const retry = await agentCall('12346', body, id);
     assert.equal(((await retry.json()) as { code: string }).code, 'MANDATE_APPROVAL_REJECTED');
@@ -248,7 +259,7 @@ describe('approval expiry', () => {
     const approve = async (id: string) =>
       fetch(`${tx.stack.url}/_mandate/approvals/${id}/approve`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${await tx.idp.accessToken('alice')}` },
+        headers: { authorization: `Bearer ${await tx.idp.approverToken('alice')}` },
       });
     const first = ((await (await call()).json()) as { approval_id: string }).approval_id;
     const second = ((await (await call()).json()) as { approval_id: string }).approval_id;
@@ -314,7 +325,7 @@ describe('approval of a route that streams its body unread', () => {
     assert.equal(code, 'MANDATE_APPROVAL_REQUIRED');
     const approve = await fetch(`${tx.stack.url}/_mandate/approvals/${id}/approve`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${await tx.idp.accessToken('alice')}` },
+      headers: { authorization: `Bearer ${await tx.idp.approverToken('alice')}` },
     });
     assert.equal(approve.status, 200);
     await approve.arrayBuffer();

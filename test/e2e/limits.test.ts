@@ -343,12 +343,14 @@ describe('behavioural limits and the kill switch', () => {
     const byAgent = await tasks(`${txn}/resume`, bearer);
     assert.equal(byAgent.status, 403);
     assert.equal(byAgent.body.code, 'MANDATE_APPROVER_IS_AGENT');
-    const byBob = await tasks(`${txn}/resume`, await tx.idp.accessToken('bob'));
+    const byBob = await tasks(`${txn}/resume`, await tx.idp.approverToken('bob'));
     assert.equal(byBob.status, 403);
     assert.equal(byBob.body.code, 'MANDATE_TASK_FORBIDDEN');
     assertSuspended(await read(bearer), txn);
 
-    const byAlice = await tasks(`${txn}/resume`, await tx.idp.accessToken('alice'), 'POST', { reason: 'I checked it' });
+    const byAlice = await tasks(`${txn}/resume`, await tx.idp.approverToken('alice'), 'POST', {
+      reason: 'I checked it',
+    });
     assert.equal(byAlice.status, 200, JSON.stringify(byAlice.body));
     assert.equal((byAlice.body.task as Record<string, unknown>).state, 'active');
     for (let i = 0; i < 50; i++) assert.equal((await read(bearer)).status, 200, 'the whole budget again');

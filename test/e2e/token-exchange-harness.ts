@@ -12,6 +12,8 @@ import { CRM_AUD, PROCUREMENT_AUD, type Stack, type StackOptions, startStack } f
 
 /** Mandate's issuer in these tests (the token service's `iss`). */
 export const MANDATE_ISSUER = 'https://mandate.test';
+/** `aud` of the tokens users approve with at Mandate: never the exchange audience their agents hold. */
+export const APPROVER_AUDIENCE = 'https://mandate.test/approvals';
 /** What the corporate IdP puts in `aud` of the access tokens it issues for Mandate. */
 export const IDP_AUDIENCE = 'https://mandate.test/exchange';
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -26,6 +28,8 @@ const ROLES: Record<string, string[]> = { alice: ['procurement'], bob: ['support
 export interface Idp {
   readonly issuer: string;
   accessToken(user: string, extra?: AccessTokenOptions): Promise<string>;
+  /** The user's own token for approving and resuming (`approver_audiences`), which her agent never holds. */
+  approverToken(user: string): Promise<string>;
   idToken(user: string): Promise<string>;
   close(): void;
 }
@@ -81,22 +85,24 @@ export async function startIdp(options: { clients?: readonly Record<string, unkn
   });
   server.on('request', provider.callback());
   const portal = await provider.Client.find('corp-portal');
+  const accessToken = async (user: string, extra: AccessTokenOptions = {}): Promise<string> => {
+    pending = extra;
+    try {
+      const at = new provider.AccessToken({
+        accountId: user,
+        client: portal,
+        scope: 'openid',
+        resourceServer: extra.audience ? { ...resourceServer, audience: extra.audience } : resourceServer,
+      } as never);
+      return await at.save();
+    } finally {
+      pending = {};
+    }
+  };
   return {
     issuer,
-    async accessToken(user, extra = {}) {
-      pending = extra;
-      try {
-        const at = new provider.AccessToken({
-          accountId: user,
-          client: portal,
-          scope: 'openid',
-          resourceServer: extra.audience ? { ...resourceServer, audience: extra.audience } : resourceServer,
-        } as never);
-        return await at.save();
-      } finally {
-        pending = {};
-      }
-    },
+    accessToken,
+    approverToken: (user) => accessToken(user, { audience: APPROVER_AUDIENCE }),
     async idToken(user) {
       const token = new provider.IdToken({ sub: user, roles: ROLES[user] ?? [] } as never, { client: portal } as never);
       (token as unknown as { scope: string }).scope = 'openid';
@@ -187,6 +193,7 @@ export async function startTokenStack(
           jwks: { url: `${idp.issuer}/jwks` },
           algorithms: ['ES256'],
           audiences: [IDP_AUDIENCE],
+          approver_audiences: [APPROVER_AUDIENCE],
           user_claims: ['roles'],
         },
       ];

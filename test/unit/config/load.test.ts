@@ -154,3 +154,31 @@ routes:
     },
   );
 });
+
+test("an identity provider's approver audience can never be one of its exchange audiences", () => {
+  assert.throws(
+    () =>
+      parseConfig(
+        `
+version: 1
+issuers: [{ issuer: https://idp, jwks: { file: ./jwks.json } }]
+backends: [{ name: crm, url: "http://127.0.0.1:1", audience: https://crm, credential: { type: none, name: none } }]
+routes:
+  - { backend: crm, method: GET, path: /crm/x, action: a.read, resource: { type: a }, upstream_path: /x }
+token_service: { issuer: https://mandate, keys_dir: ./keys }
+identity_providers:
+  - issuer: https://corp
+    jwks: { file: ./corp.json }
+    audiences: [https://mandate/exchange]
+    approver_audiences: [https://mandate/approvals, https://mandate/exchange]
+`,
+        '/tmp/r.yaml',
+      ),
+    (e: unknown) => {
+      assert.deepEqual((e as ConfigError).problems, [
+        'identity_providers[0].approver_audiences[1]: "https://mandate/exchange" is also an exchange audience; a token an agent holds must never approve',
+      ]);
+      return true;
+    },
+  );
+});
