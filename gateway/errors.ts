@@ -259,6 +259,11 @@ export const catalogue = {
     reason: 'approval.unavailable',
     title: "This call needs a user's approval, which cannot be given here",
   },
+  MANDATE_APPROVAL_BACKLOG: {
+    status: 429,
+    reason: 'approval.backlog',
+    title: 'Too many calls already wait for this user’s approval; let her decide those first',
+  },
   MANDATE_APPROVAL_ALREADY_DECIDED: {
     status: 409,
     reason: 'approval.already_decided',

@@ -20,6 +20,7 @@ export class ApprovalStore {
   readonly #use: Database.Statement<[number, string, number]>;
   readonly #release: Database.Statement<[string, number]>;
   readonly #prune: Database.Statement<[number]>;
+  readonly #pendingCount: Database.Statement<[string, number], { n: number }>;
 
   private constructor(db: Database.Database) {
     this.#db = db;
@@ -44,6 +45,9 @@ export class ApprovalStore {
     // Only the use made at `used_at_ms` is undone: while it stands, no other call can have taken it.
     this.#release = db.prepare('UPDATE approvals SET used_at_ms = NULL WHERE id = ? AND used_at_ms = ?');
     this.#prune = db.prepare('DELETE FROM approvals WHERE expires_at_ms < ?');
+    this.#pendingCount = db.prepare(
+      "SELECT count(*) AS n FROM approvals WHERE user = ? AND status = 'pending' AND expires_at_ms > ?",
+    );
   }
 
   /**
@@ -80,6 +84,11 @@ export class ApprovalStore {
   get(id: string): Approval | undefined {
     const row = this.#get.get(id);
     return row === undefined ? undefined : fromRow(row);
+  }
+
+  /** How many approvals wait for the user right now (pending and unexpired). */
+  pendingCount(user: string, nowMs: number): number {
+    return this.#pendingCount.get(user, nowMs)!.n;
   }
 
   /** The user's approvals still waiting for her, oldest first. */

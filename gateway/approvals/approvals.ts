@@ -11,6 +11,8 @@ export const APPROVALS_PATH = '/_mandate/approvals';
 export interface Approvals {
   readonly store: ApprovalStore;
   readonly expiresSeconds: number;
+  /** Most approvals waiting for one user at once (`approvals.max_pending_per_user`). */
+  readonly maxPendingPerUser: number;
   /** The identity providers whose users' own access tokens authenticate an approver (the token service's). */
   readonly identityProviders: ReadonlyMap<string, TrustedIdentityProvider>;
   /** The approval page's logins and sessions; undefined when no identity provider has `approval_login`. */
@@ -40,6 +42,7 @@ export function openApprovals(
   return {
     store,
     expiresSeconds: settings.expires_seconds,
+    maxPendingPerUser: settings.max_pending_per_user,
     identityProviders,
     sessions: login ? new LoginSessions(login, settings.session_seconds, now) : undefined,
     publicBase,

@@ -15,8 +15,14 @@ export const approvalsSchema = z
     public_url: z.url({ protocol: /^https?$/ }).optional(),
     /** Longest an approval page session lasts after login. */
     session_seconds: z.number().int().positive().max(86_400).default(1_800),
+    /**
+     * Most approvals waiting for one user at once. Each held call stores a row (its body included) and
+     * lands on her page; past this, a held call is refused (429) rather than queued, so a runaway or
+     * hostile agent can neither fill the state database nor bury the user's real requests.
+     */
+    max_pending_per_user: z.number().int().positive().max(10_000).default(50),
   })
-  .default({ expires_seconds: 900, session_seconds: 1_800 });
+  .default({ expires_seconds: 900, session_seconds: 1_800, max_pending_per_user: 50 });
 
 /**
  * `identity_providers[].approval_login`: Mandate as an OpenID Connect relying party of this IdP, for

@@ -164,6 +164,18 @@ describe('human approval', () => {
       assert.equal(replay.status, 403);
       assert.equal(((await replay.json()) as { code: string }).code, 'MANDATE_APPROVAL_MISMATCH');
     }
+    // The very same request, user and agent, but from another task: she approved it for task-12347.
+    const otherTask = await tx.stack.alice({ authorizationDetails: intentFor('12347'), txn: 'task-other' });
+    const fromOtherTask = await fetch(`${tx.stack.url}${CANCEL('12347')}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${otherTask}`,
+        'content-type': 'application/json',
+        'x-mandate-approval': id,
+      },
+      body,
+    });
+    assert.equal(((await fromOtherTask.json()) as { code: string }).code, 'MANDATE_APPROVAL_MISMATCH');
     assert.equal(forwarded('12347').length, 0);
     const stored = await userCall(await tx.idp.approverToken('alice'), `/${id}`);
     assert.equal(stored.body.approval.status, 'approved');
@@ -339,5 +351,47 @@ describe('approval of a route that streams its body unread', () => {
     const received = tx.stack.procurement.received;
     assert.equal(received.length, 1);
     assert.equal(received[0]!.bodyBytes, 0);
+  });
+});
+
+describe('approval backlog', () => {
+  let tx: TokenStack;
+  before(async () => {
+    tx = await startTokenStack({
+      // biome-ignore lint/suspicious/noExplicitAny: routes.yaml as parsed YAML
+      editConfig: (config: Record<string, any>) => {
+        approvalConfig(900)(config);
+        config.approvals.max_pending_per_user = 2;
+      },
+    });
+  });
+  after(() => tx?.stop());
+
+  test('past max_pending_per_user, a held call is refused (429), audited, and not stored', async () => {
+    const token = await tx.stack.alice({ authorizationDetails: intentFor('12345') });
+    const call = () =>
+      fetch(`${tx.stack.url}${CANCEL('12345')}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+    const codes = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await call();
+      codes.push([res.status, ((await res.json()) as { code: string }).code]);
+    }
+    assert.deepEqual(codes, [
+      [403, 'MANDATE_APPROVAL_REQUIRED'],
+      [403, 'MANDATE_APPROVAL_REQUIRED'],
+      [429, 'MANDATE_APPROVAL_BACKLOG'],
+    ]);
+    const pending = await fetch(`${tx.stack.url}/_mandate/approvals`, {
+      headers: { authorization: `Bearer ${await tx.idp.approverToken('alice')}` },
+    });
+    assert.equal(((await pending.json()) as { approvals: unknown[] }).approvals.length, 2);
+    const rows = await tx.stack.auditRows();
+    assert.equal(rows.filter((r) => r.kind === 'approval_requested').length, 2);
+    assert.equal(rows.filter((r) => r.reason === 'approval.backlog').length, 1);
+    assert.equal(tx.stack.procurement.received.length, 0);
   });
 });

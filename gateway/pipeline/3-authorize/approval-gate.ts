@@ -72,6 +72,9 @@ export async function gateApproval(
   const presented = presentedId(req);
   const origin = { correlationId: call.correlationId, method: call.method, path: match.path, nowMs };
   if (presented === undefined) {
+    if (approvals.store.pendingCount(principal.user, nowMs) >= approvals.maxPendingPerUser) {
+      throw new MandateError('MANDATE_APPROVAL_BACKLOG');
+    }
     const approval: Approval = {
       id: `apr_${randomBytes(16).toString('base64url')}`,
       status: 'pending',
@@ -157,6 +160,8 @@ function boundTo(approval: Approval, principal: Principal, match: RouteMatch, di
   return (
     approval.user === principal.user &&
     chain(approval.agentChain) === chain(principal.chain) &&
+    // The task too: the user approved it reading that task's intent, not another's with the same call.
+    approval.txn === (principal.txn ?? null) &&
     approval.action === match.action &&
     approval.resourceType === match.resource.type &&
     approval.resourceId === (match.resource.id ?? null) &&
