@@ -125,6 +125,15 @@ export class LimitStore {
     this.#recordTask.run(txn, user, agent, nowMs);
   }
 
+  /**
+   * Claims `txn` for `user` (null: a background agent's task) unless it is someone's already; returns
+   * whose it is now. The token service claims at issuance, so a task id is never shared across users.
+   */
+  claimTask(txn: string, user: string | null, agent: string, nowMs: number): { user: string | null } {
+    this.#recordTask.run(txn, user, agent, nowMs);
+    return this.#task.get(txn)!;
+  }
+
   /** The user first seen with this txn; null for a background agent's task or one never seen. */
   taskUser(txn: string): string | null {
     return this.#task.get(txn)?.user ?? null;

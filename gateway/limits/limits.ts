@@ -80,6 +80,17 @@ export class Limits {
     }
   }
 
+  /**
+   * Whether `txn` may be issued for `user` (null: a background agent): it is new, and is now theirs, or
+   * it is already theirs. Another user's task id is refused at the token endpoint: its budget, its
+   * suspension and who may resume it are keyed by the txn alone.
+   */
+  claimTask(txn: string, user: string | null, agent: string, nowMs: number): boolean {
+    const known = this.#tasks.get(txn);
+    if (known !== undefined) return known.user === user;
+    return this.#store.claimTask(txn, user, agent, nowMs).user === user;
+  }
+
   /** The user who may resume this task besides an admin: the one seen with it; null if unknown. */
   taskUser(txn: string): string | null {
     return this.#tasks.get(txn)?.user ?? this.#store.taskUser(txn);

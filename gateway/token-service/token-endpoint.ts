@@ -177,6 +177,13 @@ async function exchange(gw: Gateway, ts: TokenService, req: IncomingMessage, fac
   // 5b. Nor suspended (gateway/limits/): a suspended task gets no new token — renewal, re-delegation or
   //     a fresh one naming its txn — until its user or an admin resumes it.
   if (gw.limits.suspensions.isSuspended(task.txn)) throw new OAuthError('invalid_request', 'task.suspended');
+  // 5c. And the task is this user's: a txn is claimed by the first user it is issued for, so no one
+  //     else's agent can spend its budget, get it suspended, or become the one who may resume it.
+  const taskUser =
+    subject === null ? null : subject.kind === 'user' ? subject.user : prior!.noUser ? null : prior!.user;
+  if (!gw.limits.claimTask(task.txn, taskUser, client.config.id, nowMs)) {
+    throw new OAuthError('invalid_request', 'txn.other_users_task');
+  }
 
   // 6. Target, then the decision: requested ∩ what the subject may pass on ∩ the agent's ceiling.
   const backend = resolveTarget(gw.config.backends, audience, resource, subject);

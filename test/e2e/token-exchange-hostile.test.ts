@@ -306,6 +306,17 @@ describe('token exchange, hostile cases: the RFC error, a token_refused event wi
     await refused(() => delegate(tx.agents.hr, { txn: 'task-hostile-txn' }), expected);
   });
 
+  test("another user's task id: refused, so no other user's agent can spend, suspend or own alice's task", async () => {
+    await delegate(tx.agents.hr, { txn: 'task-hostile-owned' });
+    await refused(() => delegate(tx.agents.hr, { txn: 'task-hostile-owned' }, 'carol'), {
+      error: 'invalid_request',
+      reason: 'txn.other_users_task',
+    });
+    // Her own agent may start more calls on her task; carol's own task ids are hers.
+    await delegate(tx.agents.hr, { txn: 'task-hostile-owned' });
+    await delegate(tx.agents.hr, { txn: 'task-hostile-carols' }, 'carol');
+  });
+
   test("renewal after the user signed out; the user's earlier IdP token too", async () => {
     const idpToken = await tx.idp.accessToken('carol');
     const first = await delegate(tx.agents.hr, { subject_token: idpToken, txn: 'task-hostile-carol' }, 'carol');
