@@ -21,6 +21,7 @@ export class ApprovalStore {
   readonly #release: Database.Statement<[string, number]>;
   readonly #prune: Database.Statement<[number]>;
   readonly #pendingCount: Database.Statement<[string, number], { n: number }>;
+  readonly #undecide: Database.Statement<[string, number]>;
 
   private constructor(db: Database.Database) {
     this.#db = db;
@@ -45,6 +46,10 @@ export class ApprovalStore {
     // Only the use made at `used_at_ms` is undone: while it stands, no other call can have taken it.
     this.#release = db.prepare('UPDATE approvals SET used_at_ms = NULL WHERE id = ? AND used_at_ms = ?');
     this.#prune = db.prepare('DELETE FROM approvals WHERE expires_at_ms < ?');
+    this.#undecide = db.prepare(
+      `UPDATE approvals SET status = 'pending', decided_at_ms = NULL, decided_by = NULL
+       WHERE id = ? AND decided_at_ms = ? AND used_at_ms IS NULL`,
+    );
     this.#pendingCount = db.prepare(
       "SELECT count(*) AS n FROM approvals WHERE user = ? AND status = 'pending' AND expires_at_ms > ?",
     );
@@ -84,6 +89,11 @@ export class ApprovalStore {
   get(id: string): Approval | undefined {
     const row = this.#get.get(id);
     return row === undefined ? undefined : fromRow(row);
+  }
+
+  /** Takes back the decision made at `decidedAtMs` (its audit event could not be written), unless used. */
+  undecide(id: string, decidedAtMs: number): boolean {
+    return this.#undecide.run(id, decidedAtMs).changes === 1;
   }
 
   /** How many approvals wait for the user right now (pending and unexpired). */

@@ -5,6 +5,7 @@ import type { Html } from '../auditor/html.ts';
 import { MandateError } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
 import { readBoundedBody } from '../read-bounded-body.ts';
+import { log } from '../telemetry/log.ts';
 import { approvalJson } from './approval.ts';
 import { approvalEvent } from './approval-event.ts';
 import { approvalsPage, continuePage, stylesheet } from './approval-page.ts';
@@ -139,7 +140,14 @@ async function decide(
   }
   const decided = store.get(id)!;
   const kind = status === 'approved' ? 'approval_granted' : 'approval_rejected';
-  await gw.audit.append(approvalEvent(kind, decided, { ...origin, nowMs, status: 200 }));
+  try {
+    await gw.audit.append(approvalEvent(kind, decided, { ...origin, nowMs, status: 200 }));
+  } catch (e) {
+    // Nothing stands unaudited: the decision goes back to pending (unless a retry already used it, whose
+    // own events could not be committed either), and the user decides again once the store is back.
+    if (!store.undecide(id, nowMs)) log.error({ approvalId: id }, 'approval decided but not audited; it was used');
+    throw e;
+  }
 }
 
 async function apiApprover(gw: Gateway, req: IncomingMessage): Promise<Approver> {

@@ -99,7 +99,9 @@ export class LoginSessions {
       });
       sub = tokens.claims()?.sub ?? '';
     } catch (cause) {
-      log.info({ err: cause }, 'approval page login failed');
+      // The error's name and code only: its cause can carry the ID token's claims (personal data).
+      const { name, code } = cause as { name?: unknown; code?: unknown };
+      log.info({ error: name, code }, 'approval page login failed');
       throw new MandateError('MANDATE_APPROVER_UNAUTHENTICATED', 'the identity provider did not confirm the login', {
         cause,
       });

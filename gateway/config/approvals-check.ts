@@ -18,6 +18,20 @@ export function crossCheckApprovals(config: RawConfig): string[] {
       );
     }
   }
+  // Without either, the login's redirect_uri comes from the request's Host: fine when only this machine
+  // can reach the gateway, but on a network it should be the address the IdP registered, not a header.
+  const loopbackOnly = LOOPBACK.has(config.gateway.host);
+  for (const i of logins) {
+    if (
+      !loopbackOnly &&
+      config.approvals.public_url === undefined &&
+      !config.identity_providers[i]!.approval_login!.redirect_uri
+    ) {
+      problems.push(
+        `identity_providers[${i}].approval_login.redirect_uri: required (or approvals.public_url) when the gateway listens beyond loopback`,
+      );
+    }
+  }
   config.routes.forEach((r, i) => {
     // The approval binds the exact request: a body the gateway streams unread could differ on the retry.
     if (r.tier === 'approval' && BODY_METHODS.has(r.method) && r.body === undefined) {

@@ -140,6 +140,24 @@ describe('ApprovalStore', () => {
     assert.equal(store.use(a.id, T0 + 5), false);
   });
 
+  it('takes back only an unused decision made at the given time (its audit event failed); counts what waits', () => {
+    const { store } = open();
+    const a = pending(store);
+    const b = pending(store);
+    assert.equal(store.pendingCount('alice', T0 + 1), 2);
+    store.decide(a.id, 'alice', 'approved', T0 + 1);
+    assert.equal(store.undecide(a.id, T0 + 2), false, 'not the decision made at T0 + 2');
+    assert.equal(store.undecide(a.id, T0 + 1), true);
+    assert.equal(store.get(a.id)!.status, 'pending');
+    assert.equal(store.get(a.id)!.decidedBy, null);
+    assert.equal(store.use(a.id, T0 + 3), false, 'a pending approval cannot be used');
+    store.decide(b.id, 'alice', 'approved', T0 + 4);
+    assert.equal(store.use(b.id, T0 + 5), true);
+    assert.equal(store.undecide(b.id, T0 + 4), false, 'a used approval stays decided');
+    assert.equal(store.pendingCount('alice', T0 + 6), 1);
+    assert.equal(store.pendingCount('alice', T0 + 16 * MINUTE), 0, 'expired ones do not wait');
+  });
+
   it('prunes approvals a day after they expired, when a new one is stored', () => {
     const { store } = open();
     const old = pending(store);

@@ -182,3 +182,34 @@ identity_providers:
     },
   );
 });
+
+test('the approval page login needs a configured redirect when the gateway listens beyond loopback', () => {
+  const config = (host: string, redirect: string) => `
+version: 1
+gateway: { host: "${host}" }
+issuers: [{ issuer: https://idp, jwks: { file: ./jwks.json } }]
+backends: [{ name: crm, url: "http://127.0.0.1:1", audience: https://crm, credential: { type: none, name: none } }]
+routes:
+  - { backend: crm, method: GET, path: /crm/x, action: a.read, resource: { type: a }, upstream_path: /x }
+token_service: { issuer: https://mandate, keys_dir: ./keys }
+identity_providers:
+  - issuer: https://corp
+    jwks: { file: ./corp.json }
+    audiences: [https://mandate/exchange]
+    approval_login: { client_id: mandate-approvals${redirect} }
+`;
+  assert.throws(
+    () => parseConfig(config('0.0.0.0', ''), '/tmp/r.yaml'),
+    (e: unknown) => {
+      assert.deepEqual((e as ConfigError).problems, [
+        'identity_providers[0].approval_login.redirect_uri: required (or approvals.public_url) when the gateway listens beyond loopback',
+      ]);
+      return true;
+    },
+  );
+  parseConfig(
+    config('0.0.0.0', ', redirect_uri: "https://mandate.example.com/_mandate/approvals/callback"'),
+    '/tmp/r.yaml',
+  );
+  parseConfig(config('127.0.0.1', ''), '/tmp/r.yaml');
+});
