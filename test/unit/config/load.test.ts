@@ -52,125 +52,25 @@ routes:
   assert.ok(!text.includes('hunter2'), 'a literal secret is never echoed back');
 });
 
-test('cross-checks: unknown backend, parameters that do not exist, duplicate route shapes', () => {
-  const base = (routes: string) => `
-version: 1
-issuers: [{ issuer: https://idp, jwks: { file: ./jwks.json } }]
-backends: [{ name: crm, url: "http://127.0.0.1:1", audience: https://crm, credential: { type: none, name: none } }]
-routes:
-${routes}`;
-  assert.throws(
-    () =>
-      parseConfig(
-        base(`  - { backend: billing, method: GET, path: "/a/{id}", action: a.read, resource: { type: a, id: "{nope}" }, upstream_path: "/a/{other}" }
-  - { backend: crm, method: GET, path: "/b/{x}", action: b.read, resource: { type: b }, upstream_path: /b }
-  - { backend: crm, method: GET, path: "/b/{y}", action: b.read, resource: { type: b }, upstream_path: /b }`),
-        '/tmp/r.yaml',
-      ),
-    (e: unknown) => {
-      const text = (e as ConfigError).problems.join('\n');
-      assert.match(text, /routes\[0\]\.backend: unknown backend "billing" \(known: crm\)/);
-      assert.match(text, /routes\[0\]\.upstream_path: \{other\} is not a parameter of path/);
-      assert.match(text, /routes\[0\]\.resource\.id: \{nope\} is not a parameter of path/);
-      assert.match(text, /routes\[2\]\.path: same method and path shape as routes\[1\]/);
-      return true;
-    },
-  );
-});
-
-test('forward_headers cannot name a header the gateway owns', () => {
-  assert.throws(
-    () =>
-      parseConfig(
-        `
+/** A minimal routes.yaml: one `crm` backend (`backendFields` added to it), `routes`, then `rest`. */
+const minimalConfig = ({
+  routes = ['{ backend: crm, method: GET, path: /crm/x, action: a.read, resource: { type: a }, upstream_path: /x }'],
+  backendFields = '',
+  rest = '',
+}: {
+  routes?: readonly string[];
+  backendFields?: string;
+  rest?: string;
+}) => `
 version: 1
 issuers: [{ issuer: https://idp, jwks: { file: ./jwks.json } }]
 backends:
-  - { name: crm, url: "http://127.0.0.1:1", audience: https://crm, credential: { type: none, name: none },
-      forward_headers: [x-request-id, authorization, x-mandate-user] }
+  - { name: crm, url: "http://127.0.0.1:1", audience: https://crm, credential: { type: none, name: none }${backendFields} }
 routes:
-  - { backend: crm, method: GET, path: /a, action: a.read, resource: { type: a }, upstream_path: /a }
-`,
-        '/tmp/r.yaml',
-      ),
-    (e: unknown) => {
-      assert.deepEqual((e as ConfigError).problems, [
-        'backends[0].forward_headers[1]: "authorization" is set or removed by the gateway',
-        'backends[0].forward_headers[2]: "x-mandate-user" is set or removed by the gateway',
-      ]);
-      return true;
-    },
-  );
-});
+${routes.map((r) => `  - ${r}`).join('\n')}
+${rest}`;
 
-test('websocket: true is for GET routes only (RFC 6455 §4.1: the handshake is a GET)', () => {
-  assert.throws(
-    () =>
-      parseConfig(
-        `
-version: 1
-issuers: [{ issuer: https://idp, jwks: { file: ./jwks.json } }]
-backends: [{ name: crm, url: "http://127.0.0.1:1", audience: https://crm, credential: { type: none, name: none } }]
-routes:
-  - { backend: crm, method: GET, path: /a, action: a.watch, resource: { type: a }, upstream_path: /a, websocket: true }
-  - { backend: crm, method: POST, path: /a, action: a.write, resource: { type: a }, upstream_path: /a, websocket: true }
-`,
-        '/tmp/r.yaml',
-      ),
-    (e: unknown) => {
-      assert.deepEqual((e as ConfigError).problems, [
-        'routes[1].websocket: only a GET route can accept WebSocket upgrades (RFC 6455 §4.1)',
-      ]);
-      return true;
-    },
-  );
-});
-
-test("routes may not use the paths of the gateway's own endpoints", () => {
-  assert.throws(
-    () =>
-      parseConfig(
-        `
-version: 1
-issuers: [{ issuer: https://idp, jwks: { file: ./jwks.json } }]
-backends: [{ name: crm, url: "http://127.0.0.1:1", audience: https://crm, credential: { type: none, name: none } }]
-routes:
-  - { backend: crm, method: POST, path: /oauth2/token, action: a.token, resource: { type: a }, upstream_path: /t }
-  - { backend: crm, method: GET, path: /.well-known/jwks.json, action: a.keys, resource: { type: a }, upstream_path: /k }
-  - { backend: crm, method: GET, path: /healthz, action: a.health, resource: { type: a }, upstream_path: /h }
-  - { backend: crm, method: GET, path: /_mandate/admin/x, action: a.admin, resource: { type: a }, upstream_path: /x }
-  - { backend: crm, method: GET, path: /oauth2x, action: a.fine, resource: { type: a }, upstream_path: /x }
-`,
-        '/tmp/r.yaml',
-      ),
-    (e: unknown) => {
-      assert.deepEqual((e as ConfigError).problems, [
-        "routes[0].path: /oauth2/ is reserved for the gateway's own endpoints",
-        "routes[1].path: /.well-known/ is reserved for the gateway's own endpoints",
-        "routes[2].path: /healthz is reserved for the gateway's own endpoints",
-        "routes[3].path: /_mandate/ is reserved for the gateway's own endpoints",
-      ]);
-      return true;
-    },
-  );
-});
-
-/** A minimal routes.yaml with the token service and one identity provider; `idp` adds lines to it. */
-const withIdentityProvider = (idp: string, host = '127.0.0.1') => `
-version: 1
-gateway: { host: "${host}" }
-issuers: [{ issuer: https://idp, jwks: { file: ./jwks.json } }]
-backends: [{ name: crm, url: "http://127.0.0.1:1", audience: https://crm, credential: { type: none, name: none } }]
-routes:
-  - { backend: crm, method: GET, path: /crm/x, action: a.read, resource: { type: a }, upstream_path: /x }
-token_service: { issuer: https://mandate, keys_dir: ./keys }
-identity_providers:
-  - issuer: https://corp
-    jwks: { file: ./corp.json }
-    audiences: [https://mandate/exchange]
-    ${idp}
-`;
-
+/** The configuration problems `yaml` is refused with; none when it loads. */
 const problemsOf = (yaml: string): readonly string[] => {
   try {
     parseConfig(yaml, '/tmp/r.yaml');
@@ -179,6 +79,71 @@ const problemsOf = (yaml: string): readonly string[] => {
     return (e as ConfigError).problems;
   }
 };
+
+test('cross-checks: unknown backend, parameters that do not exist, duplicate route shapes', () => {
+  const text = problemsOf(
+    minimalConfig({
+      routes: [
+        '{ backend: billing, method: GET, path: "/a/{id}", action: a.read, resource: { type: a, id: "{nope}" }, upstream_path: "/a/{other}" }',
+        '{ backend: crm, method: GET, path: "/b/{x}", action: b.read, resource: { type: b }, upstream_path: /b }',
+        '{ backend: crm, method: GET, path: "/b/{y}", action: b.read, resource: { type: b }, upstream_path: /b }',
+      ],
+    }),
+  ).join('\n');
+  assert.match(text, /routes\[0\]\.backend: unknown backend "billing" \(known: crm\)/);
+  assert.match(text, /routes\[0\]\.upstream_path: \{other\} is not a parameter of path/);
+  assert.match(text, /routes\[0\]\.resource\.id: \{nope\} is not a parameter of path/);
+  assert.match(text, /routes\[2\]\.path: same method and path shape as routes\[1\]/);
+});
+
+test('forward_headers cannot name a header the gateway owns', () => {
+  assert.deepEqual(
+    problemsOf(minimalConfig({ backendFields: ', forward_headers: [x-request-id, authorization, x-mandate-user]' })),
+    [
+      'backends[0].forward_headers[1]: "authorization" is set or removed by the gateway',
+      'backends[0].forward_headers[2]: "x-mandate-user" is set or removed by the gateway',
+    ],
+  );
+});
+
+test('websocket: true is for GET routes only (RFC 6455 §4.1: the handshake is a GET)', () => {
+  const routes = [
+    '{ backend: crm, method: GET, path: /a, action: a.watch, resource: { type: a }, upstream_path: /a, websocket: true }',
+    '{ backend: crm, method: POST, path: /a, action: a.write, resource: { type: a }, upstream_path: /a, websocket: true }',
+  ];
+  assert.deepEqual(problemsOf(minimalConfig({ routes })), [
+    'routes[1].websocket: only a GET route can accept WebSocket upgrades (RFC 6455 §4.1)',
+  ]);
+});
+
+test("routes may not use the paths of the gateway's own endpoints", () => {
+  const routes = [
+    '{ backend: crm, method: POST, path: /oauth2/token, action: a.token, resource: { type: a }, upstream_path: /t }',
+    '{ backend: crm, method: GET, path: /.well-known/jwks.json, action: a.keys, resource: { type: a }, upstream_path: /k }',
+    '{ backend: crm, method: GET, path: /healthz, action: a.health, resource: { type: a }, upstream_path: /h }',
+    '{ backend: crm, method: GET, path: /_mandate/admin/x, action: a.admin, resource: { type: a }, upstream_path: /x }',
+    '{ backend: crm, method: GET, path: /oauth2x, action: a.fine, resource: { type: a }, upstream_path: /x }',
+  ];
+  assert.deepEqual(problemsOf(minimalConfig({ routes })), [
+    "routes[0].path: /oauth2/ is reserved for the gateway's own endpoints",
+    "routes[1].path: /.well-known/ is reserved for the gateway's own endpoints",
+    "routes[2].path: /healthz is reserved for the gateway's own endpoints",
+    "routes[3].path: /_mandate/ is reserved for the gateway's own endpoints",
+  ]);
+});
+
+/** With the token service and one identity provider; `idp` adds lines to the provider. */
+const withIdentityProvider = (idp: string, host = '127.0.0.1') =>
+  minimalConfig({
+    rest: `gateway: { host: "${host}" }
+token_service: { issuer: https://mandate, keys_dir: ./keys }
+identity_providers:
+  - issuer: https://corp
+    jwks: { file: ./corp.json }
+    audiences: [https://mandate/exchange]
+    ${idp}
+`,
+  });
 
 test("an identity provider's approver audience can never be one of its exchange audiences", () => {
   assert.deepEqual(
