@@ -58,8 +58,9 @@ export class AuditTrail {
       outcome.bytesIn,
       outcome.bytesOut,
     );
-    // What actually went upstream, hashed on the way (a streamed body is known only now).
-    if (outcome.bodySha256 !== undefined) event.detail = { body_sha256: outcome.bodySha256 };
+    // What went upstream: a streamed body is known only now, hashed on its way; a read one, since 2b.
+    const bodySha256 = outcome.bodySha256 ?? this.bodySha256;
+    if (bodySha256 !== undefined) event.detail = { body_sha256: bodySha256 };
     return this.#sink.append(event);
   }
 

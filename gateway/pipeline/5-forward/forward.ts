@@ -24,8 +24,8 @@ export interface ForwardOutcome {
   readonly bytesIn: number;
   readonly bytesOut: number;
   /**
-   * Hex SHA-256 of the request body sent upstream, hashed as it streamed (of the buffered bytes for a
-   * body read in stage 2b); absent when the request had no body.
+   * Hex SHA-256 of a streamed request body, hashed on its way upstream; absent when the request had no
+   * body, or a body read in stage 2b (whose hash was taken when it was read).
    */
   readonly bodySha256?: string;
   /** Set when the exchange failed after it started; the catalogue code of the failure. */
@@ -56,7 +56,8 @@ export async function forward(
     req.headers['content-length'] === undefined &&
     req.headers['transfer-encoding'] === undefined
   );
-  const digest = hasBody || upstream.body !== undefined ? createHash('sha256') : undefined;
+  const buffered = upstream.body;
+  const digest = buffered === undefined && hasBody ? createHash('sha256') : undefined;
   async function* countedRequestBody() {
     for await (const chunk of req) {
       bytesIn += (chunk as Buffer).length;
@@ -64,11 +65,7 @@ export async function forward(
       yield chunk as Buffer;
     }
   }
-  const buffered = upstream.body;
-  if (buffered !== undefined) {
-    bytesIn = buffered.length;
-    digest?.update(buffered);
-  }
+  if (buffered !== undefined) bytesIn = buffered.length;
   // Final once the body has been sent; read when the outcome is recorded.
   const bodySha256 = () => (digest === undefined ? {} : { bodySha256: digest.digest('hex') });
   const streamed =
