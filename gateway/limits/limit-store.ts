@@ -120,11 +120,6 @@ export class LimitStore {
     return this.#resources.all(txn);
   }
 
-  /** Remembers whose task a txn is, the first time it is seen: the user who may resume it. */
-  recordTask(txn: string, user: string | null, agent: string, nowMs: number): void {
-    this.#recordTask.run(txn, user, agent, nowMs);
-  }
-
   /**
    * Claims `txn` for `user` (null: a background agent's task) unless it is someone's already; returns
    * whose it is now. The token service claims at issuance, so a task id is never shared across users.

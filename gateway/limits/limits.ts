@@ -196,8 +196,8 @@ export class Limits {
   #task(txn: string, principal: Principal, nowMs: number): TaskCounters | undefined {
     let task = this.#tasks.get(txn);
     if (task === undefined) {
-      const user = principal.noUser ? null : principal.user;
-      this.#store.recordTask(txn, user, principal.agent.sub, nowMs);
+      // Whose task it is: this user's if it is new, else whoever it was first seen (or issued) with.
+      const owner = this.#store.claimTask(txn, principal.noUser ? null : principal.user, principal.agent.sub, nowMs);
       const resources = this.#store.resources(txn);
       const counter = (name: 'requests' | 'writes' | 'amount', window: number) =>
         new LeasedCounter(this.#store, 'task', txn, name, window);
@@ -208,7 +208,7 @@ export class Limits {
         resources: new Set(resources),
         resourceCount: resources.length,
         lastSeenMs: nowMs,
-        user: this.#store.taskUser(txn),
+        user: owner.user,
       };
       this.#tasks.set(txn, task);
     }
