@@ -36,7 +36,6 @@ export function writeProblem(socket: Duplex, error: MandateError, correlationId:
     return;
   }
   const { status, headers, body } = problemResponse(error, correlationId);
-  headers['x-mandate-correlation-id'] = correlationId;
   headers.connection = 'close';
   let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n`;
   for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
@@ -62,6 +61,7 @@ function problemResponse(
     'content-type': 'application/problem+json',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
+    'x-mandate-correlation-id': correlationId,
   };
   if (entry.wwwAuthenticate) headers['www-authenticate'] = `Bearer realm="mandate", error="${entry.wwwAuthenticate}"`;
   if (error.allow) headers.allow = error.allow.join(', ');

@@ -33,7 +33,6 @@ import { AuditTrail } from './audit-trail.ts';
  */
 export async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const call = startCall(gw, req);
-  res.setHeader('x-mandate-correlation-id', call.trace.traceId);
   try {
     const { match, headers, body } = await admit(gw, req, call, 'http');
 
@@ -44,6 +43,7 @@ export async function handle(gw: Gateway, req: IncomingMessage, res: ServerRespo
         path: match.upstreamPath,
         headers,
         body: body?.bytes,
+        correlationId: call.trace.traceId,
       }),
     );
     if (outcome.failure) sendProblem(res, outcome.failure, call.trace.traceId);

@@ -84,13 +84,14 @@ export async function loadPolicyEngine(bundleDir: string, clock: () => number): 
     throw new PolicyBundleError(bundleDir, 'data.json is not valid JSON', { cause });
   }
 
+  const run = evaluator(policy);
   return {
     revision,
     evaluate(input) {
       nowNs = undefined;
       let resultSet: unknown;
       try {
-        resultSet = policy.evaluate(input, entrypoint);
+        resultSet = run(input, entrypoint);
       } catch (cause) {
         // The SDK throws strings and plain objects with internals in them: keep them as the cause only.
         throw new MandateError('MANDATE_AUTHZ_POLICY_ERROR', 'policy evaluation failed', { cause });
@@ -103,7 +104,7 @@ export async function loadPolicyEngine(bundleDir: string, clock: () => number): 
       nowNs = undefined;
       let resultSet: unknown;
       try {
-        resultSet = policy.evaluate(input, id);
+        resultSet = run(input, id);
       } catch (cause) {
         throw new MandateError('MANDATE_AUTHZ_POLICY_ERROR', 'policy evaluation failed', { cause });
       }
@@ -111,6 +112,45 @@ export async function loadPolicyEngine(bundleDir: string, clock: () => number): 
         throw policyError('the policy returned no single result');
       return (resultSet[0] as { result?: unknown }).result;
     },
+  };
+}
+
+/** The slice of the OPA Wasm ABI (≥ 1.2) the one-call evaluation uses. */
+interface OpaEvalAbi {
+  opa_eval(
+    reserved: 0,
+    entrypoint: number,
+    data: number,
+    input: number,
+    inputLen: number,
+    heap: number,
+    format: 0,
+  ): number;
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/**
+ * `LoadedPolicy.evaluate`, minus its per-call garbage (a TextEncoder, an encoded copy of the input, a
+ * TextDecoder and a byte-by-byte scan for the result's end): the input is encoded straight into the
+ * instance's memory where the SDK puts it, `opa_eval` runs as the SDK calls it, and the result's end
+ * is found natively. The SDK's own method serves modules older than ABI 1.2.
+ */
+function evaluator(policy: LoadedPolicy): (input: unknown, entrypoint: number) => unknown {
+  if (!(Number(policy.minorVersion) >= 2)) return (input, entrypoint) => policy.evaluate(input, entrypoint);
+  const abi = policy.wasmInstance.exports as unknown as OpaEvalAbi;
+  return (input, entrypoint) => {
+    const json = JSON.stringify(input);
+    const at = policy.dataHeapPtr as number;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; grow first rather than encode twice.
+    const room = at + json.length * 3 - policy.mem.buffer.byteLength;
+    if (room > 0) policy.mem.grow(Math.ceil(room / 65536));
+    const { written } = utf8.encodeInto(json, new Uint8Array(policy.mem.buffer, at));
+    const result = abi.opa_eval(0, entrypoint, policy.dataAddr, at, written, at + written, 0);
+    // Read after the call: the evaluation may have grown (and so replaced) the memory's buffer.
+    const memory = new Uint8Array(policy.mem.buffer);
+    return JSON.parse(fromUtf8.decode(memory.subarray(result, memory.indexOf(0, result))));
   };
 }
 

@@ -16,6 +16,8 @@ export interface UpstreamRequest {
    * with their Content-Length, never re-serialised; undefined streams the agent's body as it arrives.
    */
   readonly body?: Buffer | undefined;
+  /** Relayed to the agent with the response, in place of any the backend sent. */
+  readonly correlationId: string;
 }
 
 /** What happened on the wire, for the outcome audit event. */
@@ -79,7 +81,7 @@ export async function forward(
       body: buffered ?? streamed,
     });
     status = response.statusCode;
-    res.writeHead(status, relayableResponseHeaders(response.headers));
+    res.writeHead(status, relayableResponseHeaders(response.headers, upstream.correlationId));
     responseStarted = true;
     response.body.on('data', (chunk: Buffer) => {
       bytesOut += chunk.length;

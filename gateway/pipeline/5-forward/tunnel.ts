@@ -108,11 +108,7 @@ export function tunnel(
         clearTimeout(handshakeTimer);
         status = proxyRes.statusCode ?? 0;
         responseStarted = true;
-        proxyRes.headers = {
-          ...relayableResponseHeaders(proxyRes.headers),
-          connection: 'close',
-          'x-mandate-correlation-id': target.correlationId,
-        };
+        proxyRes.headers = { ...relayableResponseHeaders(proxyRes.headers, target.correlationId), connection: 'close' };
         proxyRes.on('data', (chunk: Buffer) => {
           bytesOut += chunk.length;
         });

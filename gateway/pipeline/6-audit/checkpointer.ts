@@ -17,6 +17,11 @@ export interface CheckpointOptions {
   /** The external checkpoint file (JSON Lines), ideally on other storage. */
   readonly file: string;
   readonly busyTimeoutMs?: number;
+  /**
+   * Makes every commit so far durable, before the head is read: when commits are synced after the
+   * fact (wal-sync.ts), so a checkpoint never vouches for rows a power loss could still take.
+   */
+  readonly syncBeforeSigning?: () => void;
 }
 
 /**
@@ -75,6 +80,7 @@ export class Checkpointer {
    */
   checkpoint(): Checkpoint {
     this.#reloadKeyIfRotated();
+    this.#options.syncBeforeSigning?.();
     const checkpoint = this.#db
       .transaction(() => {
         const head = readChainHead(this.#db);

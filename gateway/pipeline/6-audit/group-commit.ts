@@ -20,27 +20,33 @@ interface Pending {
 type Reply = { id: number; lastSeq?: number; writable?: boolean; error?: string; ready?: boolean };
 
 /**
- * Group commit on a dedicated writer thread. While one batch is being committed, new events queue;
- * when the commit is acknowledged the whole queue goes as the next batch, in one transaction. So the
- * batch size follows the load by itself, SQLite work stays off the event loop, and each caller's
- * promise settles only after the commit that holds its event: "the decision is committed before the
- * first byte goes upstream" holds per request. A failed batch rejects all of its events (none was
- * written), and a dead writer fails every append, so traffic stops (503) rather than going unaudited.
+ * Group commit on a dedicated writer thread. Events are handed over once per turn of the event loop
+ * (every event the turn produced, as one message), and the writer commits everything that reached it
+ * while it was busy as one transaction (writer-thread.ts). So the batch size follows the load by
+ * itself, the writer never waits for this thread to send the next batch, SQLite work stays off the
+ * event loop, and each caller's promise settles only after the commit that holds its event is as
+ * durable as configured: "the decision is committed before the first byte goes upstream" holds per
+ * request. A failed commit rejects all of its events (none was written, or its sync failed and the
+ * writer stops taking writes), and a dead writer fails every append, so traffic stops (503) rather
+ * than going unaudited.
  */
 export class AuditLog {
   readonly #worker: Worker;
   #queue: Pending[] = [];
-  #inFlight = false;
+  #handOverScheduled = false;
   #nextId = 1;
   #dead: string | undefined;
   readonly #replies = new Map<number, (reply: Reply) => void>();
 
   private constructor(worker: Worker) {
     this.#worker = worker;
-    worker.on('message', (reply: Reply) => {
-      const settle = this.#replies.get(reply.id);
-      this.#replies.delete(reply.id);
-      settle?.(reply);
+    // The writer answers a commit of several hand-overs with one message listing a reply for each.
+    worker.on('message', (message: Reply | Reply[]) => {
+      for (const reply of Array.isArray(message) ? message : [message]) {
+        const settle = this.#replies.get(reply.id);
+        this.#replies.delete(reply.id);
+        settle?.(reply);
+      }
     });
     worker.on('error', (e) => this.#fail(`audit writer crashed: ${e.message}`));
     worker.on('exit', () => this.#fail('audit writer exited'));
@@ -69,7 +75,11 @@ export class AuditLog {
     if (this.#dead) return Promise.reject(unavailable(this.#dead));
     return new Promise((resolve, reject) => {
       this.#queue.push({ event, resolve, reject });
-      if (!this.#inFlight) this.#sendBatch();
+      if (!this.#handOverScheduled) {
+        this.#handOverScheduled = true;
+        // After this turn's I/O callbacks: one message carries every event they produced.
+        setImmediate(this.#handOver);
+      }
     });
   }
 
@@ -87,10 +97,11 @@ export class AuditLog {
     await exited;
   }
 
-  #sendBatch(): void {
+  readonly #handOver = (): void => {
+    this.#handOverScheduled = false;
     const batch = this.#queue;
     this.#queue = [];
-    this.#inFlight = true;
+    if (batch.length === 0) return;
     // One JSON string rather than structured-cloned objects: V8's JSON is several times faster than
     // the structured-clone serializer for these flat events, on both threads (measured ≈ 3 µs less per
     // event on each side), and it carries exactly what the store hashes: lone surrogates survive as
@@ -101,10 +112,8 @@ export class AuditLog {
         if (lastSeq !== undefined) p.resolve({ seq: lastSeq - batch.length + 1 + i });
         else p.reject(unavailable(reply.error ?? 'audit write failed'));
       }
-      this.#inFlight = false;
-      if (this.#queue.length > 0) this.#sendBatch();
     });
-  }
+  };
 
   #request(message: object): Promise<Reply> {
     if (this.#dead) return Promise.resolve({ id: 0, error: this.#dead });

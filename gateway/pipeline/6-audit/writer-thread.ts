@@ -1,8 +1,9 @@
 /**
  * The audit writer thread: owns the SQLite connection, so commits (and the hashing of each event)
- * run beside the event loop instead of on it. Messages in: {id, events} to append as one
- * transaction (a JSON array), {id, probe: true} for readiness. Messages out: {id, lastSeq} (the seq of
- * the batch's last event; the batch's events hold the seqs before it, in order) or {id, error}.
+ * run beside the event loop instead of on it. Messages in: {id, events} (a JSON array) to append,
+ * {id, probe: true} for readiness. Messages out: for a probe {id, writable}; for appends, once they
+ * are as durable as configured, one array with {id, lastSeq} (the seq of that hand-over's last
+ * event; its events hold the seqs before it, in order) or {id, error} per hand-over committed.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { log } from '../../telemetry/log.ts';
@@ -12,6 +13,7 @@ import type { AuditEvent } from './event.ts';
 // Segment rotation and retention (segment-rotation.ts): the "segment hook" lines below.
 import { type SegmentOptions, SegmentRotation } from './segment-rotation.ts';
 import { AuditStore, type AuditStoreOptions } from './store.ts';
+import { WalSync } from './wal-sync.ts';
 
 const { file, options, checkpoint, segment } = workerData as {
   file: string;
@@ -20,24 +22,41 @@ const { file, options, checkpoint, segment } = workerData as {
   segment?: SegmentOptions;
 };
 
+// FULL durability is SQLite's NORMAL plus an fsync of the WAL before each acknowledgement, run
+// beside the next commits instead of inside each one (wal-sync.ts). NORMAL acknowledges at commit.
+const syncedHere = options.durability !== 'normal';
+const storeOptions: AuditStoreOptions = syncedHere ? { ...options, durability: 'normal' } : options;
+const checkpointOptions = checkpoint && { ...checkpoint, syncBeforeSigning: () => walSync?.syncNow() };
+
 let store: AuditStore | undefined;
+let walSync: WalSync | undefined;
 let checkpoints: Checkpointer | undefined;
 let rotation: SegmentRotation | undefined;
 try {
   if (segment)
     ({ store, checkpoints } = startSegments(segment)); // segment hook: start
   else {
-    store = AuditStore.open(file, options);
-    if (checkpoint) checkpoints = Checkpointer.open(file, checkpoint); // checkpoint hook: start
+    store = AuditStore.open(file, storeOptions);
+    if (checkpointOptions) checkpoints = Checkpointer.open(file, checkpointOptions); // checkpoint hook: start
   }
+  if (syncedHere) walSync = WalSync.open(file);
   parentPort!.postMessage({ id: 0, ready: true });
 } catch (e) {
   parentPort!.postMessage({ id: 0, error: (e as Error).message });
 }
 
+/**
+ * Hand-overs that reached this thread while it was committing. Node delivers every message waiting
+ * on the port in one go, so by the time this turn's `setImmediate` runs they are all here: they are
+ * committed together, one transaction (and at FULL one fsync) for as many requests as came in.
+ */
+let handedOver: { id: number; events: AuditEvent[] }[] = [];
+
 parentPort!.on('message', (message: { id: number; events?: string; probe?: boolean; close?: boolean }) => {
   if (message.close) {
+    if (handedOver.length > 0) commitHandedOver();
     rotation?.close(); // segment hook: stop the timer
+    closeWalSync();
     checkpoints?.close(); // checkpoint hook: cover the tail on a clean shutdown
     store?.close();
     parentPort!.close();
@@ -51,21 +70,73 @@ parentPort!.on('message', (message: { id: number; events?: string; probe?: boole
     parentPort!.postMessage({ id: message.id, writable: store.isWritable() });
     return;
   }
-  try {
-    const stored = store.appendBatch(JSON.parse(message.events ?? '[]') as AuditEvent[]);
-    parentPort!.postMessage({ id: message.id, lastSeq: stored.at(-1)?.seq });
-    // checkpoint hook: after the reply, so no request waits for a signature.
-    if (stored.length > 0) checkpoints?.committed(stored.at(-1)!.seq);
-    if (stored.length > 0) rotateIfDue(stored[0]!.time); // segment hook: between batches
-  } catch (e) {
-    parentPort!.postMessage({ id: message.id, error: (e as Error).message });
-  }
+  handedOver.push({ id: message.id, events: JSON.parse(message.events ?? '[]') as AuditEvent[] });
+  if (handedOver.length === 1) setImmediate(commitHandedOver);
 });
+
+function commitHandedOver(): void {
+  const group = handedOver;
+  handedOver = [];
+  if (!store) {
+    parentPort!.postMessage(group.map(({ id }) => ({ id, error: 'audit store is not open' })));
+    return;
+  }
+  let replies: { id: number; lastSeq: number | undefined }[];
+  let firstTime: string | undefined;
+  try {
+    const stored = store.appendBatch(group.flatMap((h) => h.events));
+    // The store numbers the events in order: each hand-over's last seq follows from the counts.
+    let seq = (stored[0]?.seq ?? 1) - 1;
+    replies = group.map(({ id, events }) => {
+      seq += events.length;
+      return { id, lastSeq: events.length > 0 ? seq : undefined };
+    });
+    firstTime = stored[0]?.time;
+  } catch (e) {
+    parentPort!.postMessage(group.map(({ id }) => ({ id, error: (e as Error).message })));
+    return;
+  }
+  const lastSeq = replies.findLast((r) => r.lastSeq !== undefined)?.lastSeq;
+  const acknowledge = () => {
+    parentPort!.postMessage(replies);
+    // checkpoint hook: after the reply, so no request waits for a signature.
+    if (lastSeq !== undefined) checkpoints?.committed(lastSeq);
+  };
+  if (walSync) walSync.afterCommit((error) => (error ? syncFailed(group, error) : acknowledge()));
+  else acknowledge();
+  if (lastSeq !== undefined) rotateIfDue(firstTime); // segment hook: between batches
+}
+
+/**
+ * An fsync failed: whatever was committed since the last good one may not be on disk, and Linux may
+ * report the next fsync as a success regardless. The batch is refused, and so is every later one
+ * (503) until a restart reopens the store and SQLite recovers the WAL's valid prefix.
+ */
+function syncFailed(group: readonly { id: number }[], error: Error): void {
+  parentPort!.postMessage(group.map(({ id }) => ({ id, error: `audit WAL sync failed: ${error.message}` })));
+  if (!store) return;
+  log.error({ err: error }, 'audit WAL fsync failed; the audit store is closed');
+  closeWalSync();
+  try {
+    store.close();
+  } catch {}
+  store = undefined;
+}
+
+function closeWalSync(): void {
+  const closing = walSync;
+  walSync = undefined;
+  try {
+    closing?.close();
+  } catch (e) {
+    log.error({ err: e }, 'audit WAL fsync failed on close');
+  }
+}
 
 function startSegments(segmentOptions: SegmentOptions) {
   rotation = new SegmentRotation(file, segmentOptions, {
-    store: () => AuditStore.open(file, options),
-    checkpointer: () => (checkpoint ? Checkpointer.open(file, checkpoint) : undefined),
+    store: () => AuditStore.open(file, storeOptions),
+    checkpointer: () => (checkpointOptions ? Checkpointer.open(file, checkpointOptions) : undefined),
   });
   rotation.checkEvery(() => {
     rotateIfDue();
@@ -78,7 +149,11 @@ function startSegments(segmentOptions: SegmentOptions) {
 function rotateIfDue(batchFirstTime?: string): void {
   if (!rotation || !store || !rotation.isDue(store, batchFirstTime)) return;
   try {
+    // The sealed file's commits are acknowledged before it is sealed; the new file gets its own sync.
+    walSync?.syncNow();
+    closeWalSync();
     ({ store, checkpoints } = rotation.rotate({ store, checkpoints }));
+    if (syncedHere) walSync = WalSync.open(file);
   } catch (e) {
     // The old file is closed and no new one opened: every append fails (503) until a restart.
     store = undefined;

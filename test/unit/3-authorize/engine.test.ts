@@ -67,6 +67,20 @@ describe('loadPolicyEngine', () => {
     });
   });
 
+  it('passes input and result through Wasm memory intact: any Unicode, any size (memory grows)', async () => {
+    const engine = await loadPolicyEngine(
+      bundleOf('decision := {"allow": true, "reasons": [input.token.intent]}'),
+      clock,
+    );
+    const base = aliceCancels();
+    for (const intent of ['Kündige Vertrag 12345 — “sofort” 契約 🧾', `${'ä'.repeat(200_000)}🧾`]) {
+      const decision = engine.evaluate({ ...base, token: { ...base.token, intent } });
+      assert.deepEqual(decision.reasons, [intent]);
+    }
+    // Memory grown for one large input serves the next small one.
+    assert.deepEqual(engine.evaluate({ ...base, token: { ...base.token, intent: 'ok' } }).reasons, ['ok']);
+  });
+
   it('supplies time.now_ns from the injected clock, constant within one evaluation', async () => {
     let calls = 0;
     const ticking = () => T0_MS + 1000 * calls++;

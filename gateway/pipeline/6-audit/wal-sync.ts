@@ -1,0 +1,83 @@
+import { close, closeSync, fsync, fsyncSync, openSync } from 'node:fs';
+
+type Synced = (error: Error | undefined) => void;
+
+/**
+ * `synchronous=FULL`, pipelined. SQLite's FULL fsyncs the WAL inside every commit, so the writer
+ * thread sat idle for the whole fsync (≈ 1 ms on the benchmark machine) while the next events
+ * waited to be written. Here the store commits at NORMAL (frames written, not synced) and this
+ * fsyncs the -wal file on libuv's pool: a batch is acknowledged only once an fsync that began
+ * after its commit has finished, which is exactly what FULL promises ("the WAL file is synchronized
+ * after each transaction commit"), while the writer goes on committing the next batch. Batches
+ * committed during one fsync share the next.
+ *
+ * An fsync that fails leaves the durability of everything written since unknown (after a failed
+ * fsync Linux may drop the dirty pages and report success next time), so the caller must stop
+ * taking writes: see writer-thread.ts.
+ */
+export class WalSync {
+  readonly #fd: number;
+  /** Acknowledgements of batches committed since the running fsync began, for the next one. */
+  #waiting: Synced[] = [];
+  #running = false;
+  #closed = false;
+
+  private constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  /** For the store at `dbFile`, open in WAL mode (so its -wal file exists). */
+  static open(dbFile: string): WalSync {
+    return new WalSync(openSync(`${dbFile}-wal`, 'r'));
+  }
+
+  /** Calls `synced` once everything committed so far is on disk, or with the fsync's error. */
+  afterCommit(synced: Synced): void {
+    if (this.#closed) {
+      synced(new Error('the WAL sync is closed'));
+      return;
+    }
+    this.#waiting.push(synced);
+    if (!this.#running) this.#start();
+  }
+
+  /**
+   * Syncs now, on this thread, and acknowledges every waiting batch: before something that must
+   * see only durable commits (signing a checkpoint) or that replaces the file (segment rotation).
+   * Throws if the fsync fails, after failing the waiting batches.
+   */
+  syncNow(): void {
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    try {
+      fsyncSync(this.#fd);
+    } catch (e) {
+      for (const synced of waiting) synced(e as Error);
+      throw e;
+    }
+    for (const synced of waiting) synced(undefined);
+  }
+
+  /** Syncs what is waiting, then closes the descriptor once no fsync is running. */
+  close(): void {
+    if (this.#closed) return;
+    try {
+      this.syncNow();
+    } finally {
+      this.#closed = true;
+      if (!this.#running) closeSync(this.#fd);
+    }
+  }
+
+  #start(): void {
+    const batch = this.#waiting;
+    this.#waiting = [];
+    this.#running = true;
+    fsync(this.#fd, (error) => {
+      this.#running = false;
+      for (const synced of batch) synced(error ?? undefined);
+      if (this.#closed) close(this.#fd, () => {});
+      else if (this.#waiting.length > 0) this.#start();
+    });
+  }
+}
