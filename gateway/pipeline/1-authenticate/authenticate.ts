@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Config } from '../../config/load.ts';
 import type { IssuerConfig } from '../../config/schema.ts';
 import { type CredentialSource, extractBearer } from './bearer.ts';
@@ -66,7 +66,7 @@ export class Authenticator {
    */
   async authenticate(request: CredentialSource): Promise<Principal> {
     const token = extractBearer(request, this.#maxBytes);
-    const tokenHash = createHash('sha256').update(token).digest('hex');
+    const tokenHash = hash('sha256', token, 'hex');
     const cached = this.#cache.get(tokenHash, Math.floor(this.#verifier.now() / 1000));
     if (cached) return cached;
     const principal = await verifyToken(token, tokenHash, this.#verifier);

@@ -44,6 +44,8 @@ export class Checkpointer {
   #key: SigningKey;
   #keyVersion: string;
   #lastSeq: number;
+  /** A checkpoint is being taken: `syncBeforeSigning` may acknowledge commits, which call `committed`. */
+  #signing = false;
 
   private constructor(db: Database.Database, options: CheckpointOptions, now: () => Date) {
     this.#db = db;
@@ -71,6 +73,8 @@ export class Checkpointer {
 
   /** Called after each committed batch with its last seq. */
   committed(lastSeq: number): void {
+    // The checkpoint being taken signs the head as it is after the sync, which covers this batch.
+    if (this.#signing) return;
     if (lastSeq - this.#lastSeq >= this.#options.everyEvents) this.#checkpointLogged('events');
   }
 
@@ -80,7 +84,12 @@ export class Checkpointer {
    */
   checkpoint(): Checkpoint {
     this.#reloadKeyIfRotated();
-    this.#options.syncBeforeSigning?.();
+    this.#signing = true;
+    try {
+      this.#options.syncBeforeSigning?.();
+    } finally {
+      this.#signing = false;
+    }
     const checkpoint = this.#db
       .transaction(() => {
         const head = readChainHead(this.#db);

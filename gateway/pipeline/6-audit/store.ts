@@ -17,6 +17,12 @@ export interface AuditStoreOptions {
   readonly busyTimeoutMs?: number;
   /** See `gateway.audit_durability`. Default `full`. */
   readonly durability?: AuditDurability;
+  /**
+   * WAL size, in pages, at which a commit folds the WAL into the database file itself (SQLite's
+   * `wal_autocheckpoint`, default 1000). The gateway's writer leaves that to a thread of its own
+   * (wal-checkpoint-thread.ts) and keeps this only as a backstop.
+   */
+  readonly walAutocheckpointPages?: number;
 }
 
 export type AuditDurability = 'full' | 'normal';
@@ -87,6 +93,8 @@ export class AuditStore {
       db = new Database(file, { timeout: options.busyTimeoutMs ?? 2000 });
       // WAL: readers (`mandate audit query`, `verify`) never block the gateway's appends.
       db.pragma('journal_mode = WAL');
+      if (options.walAutocheckpointPages !== undefined)
+        db.pragma(`wal_autocheckpoint = ${Math.trunc(options.walAutocheckpointPages)}`);
       // FULL fsyncs the WAL at every commit: a decision that was committed, and so let a request
       // through, survives power loss. Group commit (group-commit.ts) makes that one fsync per batch
       // of concurrent requests, not one per request. NORMAL skips the per-commit fsync: it survives a

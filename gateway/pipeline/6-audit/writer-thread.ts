@@ -5,7 +5,7 @@
  * are as durable as configured, one array with {id, lastSeq} (the seq of that hand-over's last
  * event; its events hold the seqs before it, in order) or {id, error} per hand-over committed.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, Worker, workerData } from 'node:worker_threads';
 import { log } from '../../telemetry/log.ts';
 // Signed checkpoints (checkpointer.ts): the only checkpoint code here is the three hook calls below.
 import { Checkpointer, type CheckpointOptions } from './checkpointer.ts';
@@ -25,13 +25,17 @@ const { file, options, checkpoint, segment } = workerData as {
 // FULL durability is SQLite's NORMAL plus an fsync of the WAL before each acknowledgement, run
 // beside the next commits instead of inside each one (wal-sync.ts). NORMAL acknowledges at commit.
 const syncedHere = options.durability !== 'normal';
-const storeOptions: AuditStoreOptions = syncedHere ? { ...options, durability: 'normal' } : options;
+// WAL checkpoints run on a thread of their own (wal-checkpoint-thread.ts); 10,000 pages (40 MB) is
+// the backstop at which a commit here would still take one.
+const storeOptions: AuditStoreOptions = { ...options, durability: 'normal', walAutocheckpointPages: 10_000 };
+const WAL_CHECKPOINT_EVERY_MS = 250;
 const checkpointOptions = checkpoint && { ...checkpoint, syncBeforeSigning: () => walSync?.syncNow() };
 
 let store: AuditStore | undefined;
 let walSync: WalSync | undefined;
 let checkpoints: Checkpointer | undefined;
 let rotation: SegmentRotation | undefined;
+let walCheckpoints: Worker | undefined;
 try {
   if (segment)
     ({ store, checkpoints } = startSegments(segment)); // segment hook: start
@@ -40,6 +44,10 @@ try {
     if (checkpointOptions) checkpoints = Checkpointer.open(file, checkpointOptions); // checkpoint hook: start
   }
   if (syncedHere) walSync = WalSync.open(file);
+  walCheckpoints = new Worker(new URL('./wal-checkpoint-thread.ts', import.meta.url), {
+    workerData: { file, intervalMs: WAL_CHECKPOINT_EVERY_MS },
+  });
+  walCheckpoints.unref();
   parentPort!.postMessage({ id: 0, ready: true });
 } catch (e) {
   parentPort!.postMessage({ id: 0, error: (e as Error).message });
@@ -55,6 +63,7 @@ let handedOver: { id: number; events: AuditEvent[] }[] = [];
 parentPort!.on('message', (message: { id: number; events?: string; probe?: boolean; close?: boolean }) => {
   if (message.close) {
     if (handedOver.length > 0) commitHandedOver();
+    walCheckpoints?.postMessage({ close: true });
     rotation?.close(); // segment hook: stop the timer
     closeWalSync();
     checkpoints?.close(); // checkpoint hook: cover the tail on a clean shutdown

@@ -282,3 +282,28 @@ test('usage errors and unreadable files: exit 2', () => {
   copyFileSync(base.db, copy);
   assert.equal(runMandate(['audit', 'verify', '--db', copy]).status, 0);
 });
+
+test('commits acknowledged by the sync before signing do not start a second checkpoint of the same head', () => {
+  const log = newLog();
+  const store = AuditStore.open(log.db);
+  let acknowledgeWaiting = () => {};
+  const checkpointer = Checkpointer.open(log.db, {
+    everyEvents: 3,
+    everySeconds: 3600,
+    keyDir: log.keyDir,
+    file: log.file,
+    // As wal-sync.ts does: the sync acknowledges batches committed meanwhile, and each acknowledgement
+    // reports its commit to the checkpointer.
+    syncBeforeSigning: () => acknowledgeWaiting(),
+  });
+  for (let i = 0; i < 2; i++) store.append(auditEvent({ jti: `jti-${i}` }));
+  const waiting = store.append(auditEvent({ jti: 'jti-waiting' })).seq;
+  acknowledgeWaiting = () => checkpointer.committed(waiting);
+  checkpointer.committed(3);
+  checkpointer.close();
+  store.close();
+  assert.deepEqual(
+    fileCheckpoints(log).map((c) => c.seq),
+    [3],
+  );
+});

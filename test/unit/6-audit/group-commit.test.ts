@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { AuditLog } from '../../../gateway/pipeline/6-audit/group-commit.ts';
+import { auditEvent } from './fixtures.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'mandate-group-commit-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const seqs = (db: string) =>
+  new Database(db, { readonly: true }).prepare<[], number>('SELECT seq FROM events ORDER BY seq').pluck().all();
+
+for (const durability of ['full', 'normal'] as const) {
+  describe(`AuditLog (audit ${durability})`, () => {
+    it('commits concurrent appends, each settling with its own seq, in the order appended', async () => {
+      const db = join(dir, `order-${durability}.db`);
+      const log = await AuditLog.open(db, { durability });
+      try {
+        const first = await Promise.all(
+          Array.from({ length: 50 }, (_, i) => log.append(auditEvent({ correlationId: `c${i}` }))),
+        );
+        const second = await Promise.all(
+          Array.from({ length: 50 }, (_, i) => log.append(auditEvent({ correlationId: `d${i}` }))),
+        );
+        assert.deepEqual(
+          [...first, ...second].map((c) => c.seq),
+          Array.from({ length: 100 }, (_, i) => i + 1),
+        );
+      } finally {
+        await log.close();
+      }
+      assert.deepEqual(
+        seqs(db),
+        Array.from({ length: 100 }, (_, i) => i + 1),
+      );
+    });
+
+    it('folds the WAL into the database file from a thread of its own, not only past 10,000 pages', async () => {
+      const db = join(dir, `checkpoint-${durability}.db`);
+      const log = await AuditLog.open(db, { durability });
+      try {
+        const before = statSync(db).size;
+        // A few hundred pages of events: far below the writer's own checkpoint threshold, so only
+        // the checkpoint thread can move them into the database file.
+        for (let batch = 0; batch < 20; batch++) {
+          await Promise.all(
+            Array.from({ length: 50 }, (_, i) =>
+              log.append(auditEvent({ correlationId: `e${batch}-${i}`, intent: 'x'.repeat(2000) })),
+            ),
+          );
+        }
+        let grown = false;
+        for (let waited = 0; waited < 5000 && !grown; waited += 50) {
+          await sleep(50);
+          grown = statSync(db).size > before + 1_000_000;
+        }
+        assert.ok(grown, `database file stayed at ${statSync(db).size} bytes: the WAL was never checkpointed`);
+      } finally {
+        await log.close();
+      }
+    });
+  });
+}
