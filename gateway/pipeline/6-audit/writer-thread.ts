@@ -158,9 +158,11 @@ function startSegments(segmentOptions: SegmentOptions) {
 function rotateIfDue(batchFirstTime?: string): void {
   if (!rotation || !store || !rotation.isDue(store, batchFirstTime)) return;
   try {
-    // The sealed file's commits are acknowledged before it is sealed; the new file gets its own sync.
-    walSync?.syncNow();
-    closeWalSync();
+    // The sealed file's commits are synced and acknowledged before it is sealed (a failed fsync throws:
+    // no rotation); the new file gets its own sync.
+    const sealing = walSync;
+    walSync = undefined;
+    sealing?.close();
     ({ store, checkpoints } = rotation.rotate({ store, checkpoints }));
     if (syncedHere) walSync = WalSync.open(file);
   } catch (e) {
