@@ -20,6 +20,7 @@ import type { RouteMatch } from './2-resolve/route-match.ts';
 import { assertWebSocketRoute } from './2-resolve/websocket-route.ts';
 import { gateApproval } from './3-authorize/approval-gate.ts';
 import { authorize } from './3-authorize/authorize.ts';
+import { buildPolicyInput } from './3-authorize/policy-input.ts';
 import { buildUpstreamHeaders } from './4-inject/upstream-headers.ts';
 import { type ForwardOutcome, forward } from './5-forward/forward.ts';
 import { tunnel } from './5-forward/tunnel.ts';
@@ -157,12 +158,14 @@ async function admit(
   trail.decision = inStage(ctx, 'mandate.authorize', () =>
     authorize(
       gw.policy,
-      principal,
-      match,
-      req.method ?? '',
-      gw.now(),
-      attributes,
-      gw.limits.snapshot(principal, gw.now()),
+      buildPolicyInput(
+        principal,
+        match,
+        req.method ?? '',
+        gw.now(),
+        attributes,
+        gw.limits.snapshot(principal, gw.now()),
+      ),
     ),
   );
   // 3b. Held for the user: a call its tier or the policy sends for approval goes on only with the

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MandateError } from '../../../gateway/errors.ts';
-import { authorize } from '../../../gateway/pipeline/3-authorize/authorize.ts';
+import { authorize as authorizeInput } from '../../../gateway/pipeline/3-authorize/authorize.ts';
 import { loadPolicyEngine, type PolicyEngine } from '../../../gateway/pipeline/3-authorize/engine.ts';
+import { buildPolicyInput } from '../../../gateway/pipeline/3-authorize/policy-input.ts';
 import {
   alice,
   bob,
@@ -16,6 +17,10 @@ import {
 } from './fixtures.ts';
 
 after(removeBundles);
+
+/** `authorize` on the input the pipeline would build for this call. */
+const authorize = (engine: PolicyEngine, ...call: Parameters<typeof buildPolicyInput>) =>
+  authorizeInput(engine, buildPolicyInput(...call));
 
 /** Asserts the call is denied by policy with exactly these reasons. */
 function assertDenied(call: () => unknown, policyReasons: readonly string[]): void {
