@@ -1,12 +1,13 @@
 /**
- * `node scripts/bench-audit-durability.ts [--events N]` — audit events per second the store commits
- * at `synchronous=FULL` and `NORMAL` (README "Durability").
+ * `node scripts/bench-audit-durability.ts [--events N] [--batches 1,16]` — audit events per second the
+ * store commits at `synchronous=FULL` and `NORMAL` (README "Durability"), and the CPU each event costs
+ * this process (README "Performance": a commit's fixed cost shared by the events in it).
  *
  * Store only: realistic synthetic events (scripts/bench/audit-events.ts) appended through the real
  * `AuditStore.appendBatch` to a fresh database on the temp folder's disk, with every index, in
  * batches of 1 (one request at a time: one commit, and at FULL one fsync, per event) and of 16 (what
- * group commit hands the store under concurrent load). Wall time, so fsync latency counts: that is
- * what FULL costs.
+ * group commit hands the store under concurrent load), or the sizes `--batches` lists. Wall time, so
+ * fsync latency counts: that is what FULL costs.
  */
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,8 +17,11 @@ import type { AuditEvent } from '../gateway/pipeline/6-audit/event.ts';
 import { type AuditDurability, AuditStore } from '../gateway/pipeline/6-audit/store.ts';
 import { syntheticEvents } from './bench/audit-events.ts';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '20000' } } });
+const { values } = parseArgs({
+  options: { events: { type: 'string', default: '20000' }, batches: { type: 'string', default: '1,16' } },
+});
 const count = Number(values.events);
+const batches = values.batches.split(',').map(Number);
 const source = syntheticEvents(count, 11);
 const events: AuditEvent[] = [];
 for (let i = 0; i < count; i++) events.push(source.next().value as AuditEvent);
@@ -27,17 +31,19 @@ const remove = () => {
 };
 
 console.log(`${count} events per run, fresh database in ${tmpdir()}\n`);
-console.log('| durability | batch | events/s | µs per event |\n|---|---:|---:|---:|');
+console.log('| durability | batch | events/s | µs per event | CPU µs per event |\n|---|---:|---:|---:|---:|');
 for (const durability of ['full', 'normal'] as AuditDurability[]) {
-  for (const batch of [1, 16]) {
+  for (const batch of batches) {
     remove();
     const store = AuditStore.open(file, { durability });
     const startMs = performance.now();
+    const startCpu = process.cpuUsage();
     for (let i = 0; i < events.length; i += batch) store.appendBatch(events.slice(i, i + batch));
+    const cpu = process.cpuUsage(startCpu);
     const ms = performance.now() - startMs;
     store.close();
     console.log(
-      `| ${durability} | ${batch} | ${Math.round((count / ms) * 1000)} | ${((ms * 1000) / count).toFixed(1)} |`,
+      `| ${durability} | ${batch} | ${Math.round((count / ms) * 1000)} | ${((ms * 1000) / count).toFixed(1)} | ${((cpu.user + cpu.system) / count).toFixed(1)} |`,
     );
   }
 }

@@ -1,0 +1,53 @@
+/**
+ * `npm run bench:ab -- <checkout> [full|normal]` — this checkout's Mandate against another's (a branch,
+ * a stash applied elsewhere, an experiment), side by side in one interleaved run of `npm run bench`'s
+ * load, with the bare proxy for reference: on this machine, whose speed drifts by tens of percent,
+ * the only way to tell a change of a few percent from the drift. The other checkout must be set up
+ * (its node_modules and its policy bundle in .build/policy: `npm test` there does both).
+ * BENCH_SECONDS, BENCH_ROUNDS and BENCH_CONNECTIONS change the load, as for the bench.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { load, measureInterleaved, printTable, ROOT, startBench, stopAll } from './bench/harness.ts';
+
+const [other, durability = 'full'] = process.argv.slice(2);
+if (!other || (durability !== 'full' && durability !== 'normal')) {
+  console.error('usage: npm run bench:ab -- <other checkout> [full|normal]');
+  process.exit(2);
+}
+const checkout = resolve(other);
+for (const needed of ['gateway/main.ts', 'node_modules', '.build/policy/policy.wasm']) {
+  if (!existsSync(join(checkout, needed))) {
+    console.error(`${checkout} has no ${needed}: set that checkout up first (npm test there)`);
+    process.exit(2);
+  }
+}
+
+const THIS = `mandate, this checkout (${durability.toUpperCase()})`;
+try {
+  const { bare, token, startMandate } = await startBench();
+  const mine = await startMandate(durability, ROOT);
+  const theirs = await startMandate(durability, checkout);
+  const route = '/procurement/contracts/12345';
+  const results = await measureInterleaved(
+    [
+      { name: 'bare undici proxy', url: `http://127.0.0.1:${bare.port}/contracts/12345`, headers: {}, pid: bare.pid },
+      {
+        name: THIS,
+        url: `http://127.0.0.1:${mine.port}${route}`,
+        headers: { authorization: `Bearer ${token}` },
+        pid: mine.pid,
+      },
+      {
+        name: `mandate, ${checkout} (${durability.toUpperCase()})`,
+        url: `http://127.0.0.1:${theirs.port}${route}`,
+        headers: { authorization: `Bearer ${token}` },
+        pid: theirs.pid,
+      },
+    ],
+    load,
+  );
+  printTable(results, THIS);
+} finally {
+  await stopAll();
+}

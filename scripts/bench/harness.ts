@@ -1,0 +1,289 @@
+/**
+ * The benchmark's moving parts, shared by `npm run bench` (scripts/bench.ts) and the A/B comparison of
+ * two checkouts (scripts/bench-ab.ts): the processes (backend, bare proxy, Mandates), the delegation
+ * token, interleaved load with autocannon, and the CPU accounting from /proc.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+import { exportJWK, generateKeyPair } from 'jose';
+import { parse, stringify } from 'yaml';
+import { mintDelegationToken } from '../../gateway/dev/mint.ts';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+const children: ChildProcess[] = [];
+
+/** CPU time (user + system, all threads) a process has used so far, in µs; Linux /proc only. */
+export function cpuMicros(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+const TICKS_PER_SECOND = 100;
+
+/**
+ * The same, split by thread, so a change on the hot path shows where it landed: Node's main thread
+ * (the event loop: the pipeline itself), worker threads (Mandate's audit writer) and V8's helper
+ * threads (mostly concurrent and parallel GC). Threads are told apart by the name Node gives them.
+ */
+export function threadCpuMicros(pid: number | undefined): Record<'main' | 'workers' | 'v8', number> {
+  const out = { main: 0, workers: 0, v8: 0 };
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const micros = ((Number(fields[11]) + Number(fields[12])) * 1e6) / TICKS_PER_SECOND;
+      if (name === 'MainThread' || name === 'node') out.main += micros;
+      else if (name === 'WorkerThread') out.workers += micros;
+      else out.v8 += micros; // V8Worker, libuv-worker and the like
+    }
+  } catch {}
+  return out;
+}
+
+/**
+ * The whole machine's CPU (all processes, all cores): busy and total jiffies so far. Idle time in a
+ * run means the load generator, backend and server were waiting on each other, not on the CPU.
+ */
+export function machineJiffies(): { busy: number; total: number } {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const n = fields.map(Number);
+  const total = n.slice(0, 8).reduce((a, b) => a + b, 0); // user … steal; guest time is inside user
+  return { busy: total - n[3]! - n[4]!, total }; // minus idle and iowait
+}
+
+/**
+ * Starts a Node process (this checkout's Node) in `cwd` and waits for the first stdout JSON line that
+ * carries a port. `stopAll` stops every process started.
+ */
+export function start(args: string[], cwd = ROOT): Promise<{ port: number; pid: number | undefined }> {
+  const child = spawn(process.execPath, args, {
+    cwd,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, MANDATE_LOG_LEVEL: 'info' },
+  });
+  children.push(child);
+  return new Promise((done, fail) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const port = (JSON.parse(line) as { port?: number }).port;
+        if (port) done({ port, pid: child.pid });
+      } catch {}
+    });
+    child.once('exit', (code) => fail(new Error(`${args.join(' ')} exited ${code}`)));
+  });
+}
+
+/** Stops every process `start` started, and waits for them to exit. */
+export async function stopAll(): Promise<void> {
+  await Promise.all(
+    children.map((c) => {
+      const exited = new Promise((done) => c.once('exit', done));
+      c.kill('SIGTERM');
+      return exited;
+    }),
+  );
+}
+
+export interface Target {
+  readonly name: string;
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly pid: number | undefined;
+}
+
+interface Totals {
+  requests: number;
+  seconds: number;
+  cpu: number;
+  threads: Record<'main' | 'workers' | 'v8', number>;
+  busy: number;
+  jiffies: number;
+  p50: number[];
+  p99: number[];
+}
+
+/**
+ * Load on every target in turn, `rounds` times over, `seconds` each in all: this machine's speed
+ * drifts by tens of percent over a minute (other tenants), so interleaving makes the drift hit every
+ * target alike instead of deciding the ratio. Reports req/s over all rounds, the median of the
+ * rounds' p50 and p99, and what the serving process spent in CPU per request (its own threads only).
+ */
+export async function measureInterleaved(
+  targets: readonly Target[],
+  { seconds, rounds, connections }: { seconds: number; rounds: number; connections: number },
+) {
+  const totals = new Map<Target, Totals>();
+  for (const t of targets) {
+    await autocannon({ url: t.url, headers: t.headers, connections, duration: 2 }); // warm-up
+    totals.set(t, {
+      requests: 0,
+      seconds: 0,
+      cpu: 0,
+      threads: { main: 0, workers: 0, v8: 0 },
+      busy: 0,
+      jiffies: 0,
+      p50: [],
+      p99: [],
+    });
+  }
+  for (let round = 0; round < rounds; round++) {
+    for (const t of targets) {
+      const sum = totals.get(t)!;
+      const cpuBefore = cpuMicros(t.pid);
+      const threadsBefore = threadCpuMicros(t.pid);
+      const machineBefore = machineJiffies();
+      const r = await autocannon({
+        url: t.url,
+        headers: t.headers,
+        connections,
+        duration: seconds / rounds,
+      });
+      if (r.non2xx > 0 || r.errors > 0) throw new Error(`${t.name}: ${r.non2xx} non-2xx responses, ${r.errors} errors`);
+      const machineAfter = machineJiffies();
+      const threadsAfter = threadCpuMicros(t.pid);
+      sum.requests += r.requests.total;
+      sum.seconds += r.duration;
+      sum.cpu += cpuMicros(t.pid) - cpuBefore;
+      for (const k of ['main', 'workers', 'v8'] as const) sum.threads[k] += threadsAfter[k] - threadsBefore[k];
+      sum.busy += machineAfter.busy - machineBefore.busy;
+      sum.jiffies += machineAfter.total - machineBefore.total;
+      sum.p50.push(r.latency.p50);
+      sum.p99.push(r.latency.p99);
+    }
+  }
+  return targets.map((t) => {
+    const sum = totals.get(t)!;
+    const perRequest = (k: keyof Totals['threads']) => Math.round(sum.threads[k] / sum.requests);
+    return {
+      name: t.name,
+      rps: sum.requests / sum.seconds,
+      p50: median(sum.p50),
+      p99: median(sum.p99),
+      cpuPerRequest: sum.cpu / sum.requests,
+      split: `${perRequest('main')} / ${perRequest('workers')} / ${perRequest('v8')}`,
+      machineBusy: sum.busy / sum.jiffies,
+    };
+  });
+}
+
+export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** What a benchmark run loads: the backend, the bare proxy, a delegation token, and Mandates on demand. */
+export interface BenchSetup {
+  readonly backendUrl: string;
+  /** The backend's own credential, for calling it directly. */
+  readonly backendAuthorization: string;
+  readonly backend: { port: number; pid: number | undefined };
+  readonly bare: { port: number; pid: number | undefined };
+  /** A valid delegation token for the benchmark route (`GET /procurement/contracts/12345`). */
+  readonly token: string;
+  /**
+   * Starts a Mandate on the repository's routes.yaml, pointed at the benchmark backend, with its own
+   * audit database, from `checkout` (default this one; another must have its policy bundle built).
+   */
+  startMandate(durability: 'full' | 'normal', checkout?: string): Promise<{ port: number; pid: number | undefined }>;
+}
+
+/** Starts the backend and the bare proxy, and prepares the configuration and token Mandates use. */
+export async function startBench(): Promise<BenchSetup> {
+  const secret = randomBytes(24).toString('base64url');
+  const backend = await start(['scripts/bench/backend.ts', secret]);
+  const backendUrl = `http://127.0.0.1:${backend.port}`;
+  const bare = await start(['scripts/bench/bare-proxy.ts', backendUrl, secret]);
+
+  // Mandate on the repository's routes.yaml, pointed at the benchmark backend.
+  const dir = mkdtempSync(join(tmpdir(), 'mandate-bench-'));
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const kid = 'bench';
+  writeFileSync(
+    join(dir, 'jwks.json'),
+    JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256' }] }),
+  );
+  writeFileSync(join(dir, 'procurement.token'), secret);
+  const config = parse(readFileSync(join(ROOT, 'routes.yaml'), 'utf8'));
+  delete config.dev;
+  // The token service's demo sections point at ./data files the benchmark does not create.
+  delete config.token_service;
+  delete config.identity_providers;
+  delete config.agents;
+  // Behavioural limits stay on, so every call is counted as in production, with maxima no run reaches.
+  config.limits.task.requests = 1e9;
+  config.limits.agent.requests = 1e9;
+  config.limits.user.requests = 1e9;
+  config.issuers = [
+    {
+      issuer: 'https://bench.mandate',
+      jwks: { file: join(dir, 'jwks.json') },
+      algorithms: ['ES256'],
+      user_claims: ['roles'],
+    },
+  ];
+  config.backends = config.backends.filter((b: { name: string }) => b.name === 'procurement');
+  config.routes = config.routes.filter((r: { backend: string }) => r.backend === 'procurement');
+  config.backends[0].url = backendUrl;
+  config.backends[0].credential.secret = `file:${join(dir, 'procurement.token')}`;
+  // BENCH_MANDATE_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway alone.
+  const nodeOptions = process.env.BENCH_MANDATE_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [];
+  let started = 0;
+  const startMandate = (durability: 'full' | 'normal', checkout = ROOT) => {
+    const name = `${++started}-${durability}`;
+    config.gateway.audit_db = join(dir, `audit-${name}.db`);
+    config.gateway.audit_durability = durability;
+    config.gateway.policy_bundle = join(checkout, '.build/policy');
+    const file = join(dir, `routes-${name}.yaml`);
+    writeFileSync(file, stringify(config));
+    return start(
+      [...nodeOptions, join(checkout, 'gateway/main.ts'), 'serve', '--config', file, '--port', '0'],
+      checkout,
+    );
+  };
+
+  const token = await mintDelegationToken(
+    { kid, privateKey },
+    {
+      issuer: 'https://bench.mandate',
+      user: 'alice',
+      agents: ['hr-agent'],
+      audience: config.backends[0].audience,
+      scope: 'procurement:read',
+      txn: 'bench-task',
+      extra: { roles: ['procurement'] },
+      ttlSeconds: 3600,
+    },
+  );
+
+  return { backendUrl, backendAuthorization: `Bearer ${secret}`, backend, bare, token, startMandate };
+}
+
+/** The load settings, from BENCH_SECONDS (10), BENCH_ROUNDS (5) and BENCH_CONNECTIONS (32). */
+export const load = {
+  seconds: Number(process.env.BENCH_SECONDS ?? 10),
+  rounds: Number(process.env.BENCH_ROUNDS ?? 5),
+  connections: Number(process.env.BENCH_CONNECTIONS ?? 32),
+};
+
+/** Prints the run's line (date, machine, load) and a Markdown table of `results`, ratios against `baseline`. */
+export function printTable(results: Awaited<ReturnType<typeof measureInterleaved>>, baseline: string): void {
+  const baseRps = results.find((r) => r.name === baseline)!.rps;
+  console.log(
+    `\n${new Date().toISOString().slice(0, 10)} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · Node ${process.version} · ${load.connections} connections · ${load.seconds}s each, in ${load.rounds} interleaved rounds\n`,
+  );
+  console.log(
+    `| target | req/s | p50 ms | p99 ms | vs ${baseline} | server CPU µs/req | of which main / workers / V8 helpers | machine busy |`,
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    console.log(
+      `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${((r.rps / baseRps) * 100).toFixed(0)}% | ${Math.round(r.cpuPerRequest)} | ${r.split} | ${(r.machineBusy * 100).toFixed(0)}% |`,
+    );
+  }
+}
