@@ -1,9 +1,11 @@
 /**
- * `node scripts/bench-audit-durability.ts [--events N] [--batches 1,16]` — audit events per second the
+ * `node scripts/bench-audit-durability.ts [--events N] [--batches 1,16] [--traffic synthetic|bench]` —
+ * audit events per second the
  * store commits at `synchronous=FULL` and `NORMAL` (README "Durability"), and the CPU each event costs
  * this process (README "Performance": a commit's fixed cost shared by the events in it).
  *
- * Store only: realistic synthetic events (scripts/bench/audit-events.ts) appended through the real
+ * Store only: realistic synthetic events (scripts/bench/audit-events.ts; `--traffic bench`: the calls
+ * `npm run bench` makes, one user and one contract, the writer's cheapest case) appended through the real
  * `AuditStore.appendBatch` to a fresh database on the temp folder's disk, with every index, in
  * batches of 1 (one request at a time: one commit, and at FULL one fsync, per event) and of 16 (what
  * group commit hands the store under concurrent load), or the sizes `--batches` lists. Wall time, so
@@ -15,14 +17,19 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AuditEvent } from '../gateway/pipeline/6-audit/event.ts';
 import { type AuditDurability, AuditStore } from '../gateway/pipeline/6-audit/store.ts';
-import { syntheticEvents } from './bench/audit-events.ts';
+import { benchCallEvents, syntheticEvents } from './bench/audit-events.ts';
 
 const { values } = parseArgs({
-  options: { events: { type: 'string', default: '20000' }, batches: { type: 'string', default: '1,16' } },
+  options: {
+    events: { type: 'string', default: '20000' },
+    batches: { type: 'string', default: '1,16' },
+    traffic: { type: 'string', default: 'synthetic' },
+  },
 });
 const count = Number(values.events);
 const batches = values.batches.split(',').map(Number);
-const source = syntheticEvents(count, 11);
+if (values.traffic !== 'synthetic' && values.traffic !== 'bench') throw new Error('--traffic: synthetic or bench');
+const source = values.traffic === 'bench' ? benchCallEvents(count) : syntheticEvents(count, 11);
 const events: AuditEvent[] = [];
 for (let i = 0; i < count; i++) events.push(source.next().value as AuditEvent);
 const file = join(tmpdir(), `mandate-bench-durability-${process.pid}.db`);
@@ -30,7 +37,7 @@ const remove = () => {
   for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
 };
 
-console.log(`${count} events per run, fresh database in ${tmpdir()}\n`);
+console.log(`${count} ${values.traffic} events per run, fresh database in ${tmpdir()}\n`);
 console.log('| durability | batch | events/s | µs per event | CPU µs per event |\n|---|---:|---:|---:|---:|');
 for (const durability of ['full', 'normal'] as AuditDurability[]) {
   for (const batch of batches) {

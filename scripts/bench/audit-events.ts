@@ -11,6 +11,7 @@
 import Database from 'better-sqlite3';
 import type { AuditEvent } from '../../gateway/pipeline/6-audit/event.ts';
 import { AuditStore } from '../../gateway/pipeline/6-audit/store.ts';
+import { newTraceId } from '../../gateway/telemetry/trace-context.ts';
 
 const USERS = 20_000;
 const AGENTS = 40;
@@ -189,6 +190,44 @@ function base(task: Task, time: string, correlationId: string): AuditEvent {
     bytesOut: null,
     detail: null,
   };
+}
+
+/**
+ * The events `npm run bench` makes the gateway write: one user, agent, token, task and contract, each
+ * call a decision and an outcome, with the gateway's own time-ordered trace ids. The writer's cheapest
+ * case: every index entry lands on the last page of its index.
+ */
+export function* benchCallEvents(count: number, startMs = START_MS): Generator<AuditEvent> {
+  const task: Task = {
+    user: 'alice',
+    agent: 'hr-agent',
+    txn: 'bench-task',
+    jti: '63951575-6f35-4ecc-adbb-52091aa4644a',
+    tokenHash: 'ea111e35c507428eab51e61f40c7aef1f169e3e14dbb11e5f36cbbad21222131',
+    intent: '',
+    callsLeft: 0,
+    issued: true,
+    pendingOutcome: undefined,
+  };
+  for (let i = 0; i < count; i += 2) {
+    const nowMs = startMs + i;
+    const call: AuditEvent = {
+      ...base(task, new Date(nowMs).toISOString(), newTraceId(nowMs)),
+      actorChain: [{ sub: task.agent }],
+      authorizationDetails: [],
+      intent: null,
+      action: 'procurement.contract.read',
+      resourceType: 'contract',
+      resourceId: '12345',
+      path: '/procurement/contracts/12345',
+      backend: 'procurement',
+      decision: 'allow',
+      policyRevision: '9e5cc769d839861538b462d09628276f42bbf303b34b3b47b615a1719c012195',
+      credential: 'procurement-service-account',
+    };
+    yield call;
+    yield { ...call, kind: 'outcome', status: 200, durationMs: 3.2, bytesIn: 0, bytesOut: 94 };
+  }
 }
 
 export const userName = (i: number) => `user${String(i).padStart(5, '0')}@corp.example`;
