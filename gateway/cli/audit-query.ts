@@ -28,7 +28,7 @@ import { parseArgs } from 'node:util';
 import type { AuditEvent } from '../pipeline/6-audit/event.ts';
 import { callShape, eventShape, type Format, formats, type RowShape } from '../pipeline/6-audit/format.ts';
 import { type AuditFilter, openAuditReader, searchCalls, searchEvents } from '../pipeline/6-audit/query.ts';
-import { readAcross } from '../pipeline/6-audit/read-segments.ts';
+import { pairAcrossSegments, readAcross } from '../pipeline/6-audit/read-segments.ts';
 
 const usage = `usage: mandate audit query --db FILE [QUESTION] [filters] [--limit N] [--format table|json|csv]
 questions:
@@ -114,7 +114,10 @@ export async function run(args: string[]): Promise<number> {
     // Across the sealed segments too (read-segments.ts), newest file first until the limit is reached.
     const rows =
       question.rows === 'calls'
-        ? readAcross(request.db, filter.limit, (db) => searchCalls(db, filter))
+        ? pairAcrossSegments(
+            request.db,
+            readAcross(request.db, filter.limit, (db) => searchCalls(db, filter)),
+          )
         : readAcross(request.db, filter.limit, (db) => searchEvents(db, filter));
     count = rows.length;
     const shape = (question.rows === 'calls' ? callShape : eventShape) as RowShape<(typeof rows)[number]>;

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
+import type { CallRow } from './calls.ts';
 import { openAuditReader } from './query.ts';
-import { chainFiles } from './segments.ts';
+import { chainFiles, listSegments } from './segments.ts';
 
 /**
  * Runs one read-only query over every file of the trail — the sealed segments and the active
@@ -11,7 +12,7 @@ import { chainFiles } from './segments.ts';
  * the active file only. Chosen over ATTACH-ing every segment into one connection (SQLite attaches at
  * most 10 databases by default, and a UNION over all of them defeats the per-file indexes), at one
  * cost: a view row that pairs two events (the `calls` view's decision and outcome) is only paired
- * within one file, so a call whose outcome was written after a rotation shows no outcome.
+ * within one file; `pairAcrossSegments` completes calls whose outcome was written after a rotation.
  */
 export function readAcross<R extends { readonly seq: number }>(
   activeFile: string,
@@ -30,4 +31,59 @@ export function readAcross<R extends { readonly seq: number }>(
   }
   rows.sort((a, b) => a.seq - b.seq);
   return limit === undefined ? rows : rows.slice(-limit);
+}
+
+/**
+ * Completes `calls` rows whose decision was sealed into a segment just before their outcome was
+ * written: the `calls` view pairs within one file, so such a call shows no outcome there. Its outcome
+ * is looked up in the later files as the view pairs it — the first outcome after the decision with
+ * the same correlation id, method and path — through each file's correlation-id index. A call whose
+ * decision is in the active file has no later file: its missing outcome was never written.
+ */
+export function pairAcrossSegments(activeFile: string, calls: CallRow[]): CallRow[] {
+  const sealed = listSegments(activeFile);
+  const unpaired = calls.filter(
+    (c) => c.decision === 'allow' && c.outcome_seq === null && sealed.some((s) => c.seq <= s.lastSeq),
+  );
+  if (unpaired.length === 0) return calls;
+  const completed = new Map<number, CallRow>();
+  const later = [...sealed.map((s) => ({ file: s.file, lastSeq: s.lastSeq })), { file: activeFile, lastSeq: Infinity }];
+  for (const { file, lastSeq } of later) {
+    const waiting = unpaired.filter((c) => !completed.has(c.seq) && c.seq < lastSeq);
+    if (waiting.length === 0) continue;
+    const db = openAuditReader(file);
+    try {
+      const outcome = db.prepare<[string, string, string, number], OutcomeRow>(
+        `SELECT seq, time, status, reason, duration_ms, bytes_in, bytes_out FROM events
+         WHERE correlation_id = ? AND kind = 'outcome' AND method = ? AND path = ? AND seq > ? ORDER BY seq LIMIT 1`,
+      );
+      for (const call of waiting) {
+        const o = outcome.get(call.correlation_id, call.method, call.path, call.seq);
+        if (o === undefined) continue;
+        completed.set(call.seq, {
+          ...call,
+          finished: o.time,
+          status: o.status,
+          reason: o.reason,
+          duration_ms: o.duration_ms,
+          bytes_in: o.bytes_in,
+          bytes_out: o.bytes_out,
+          outcome_seq: o.seq,
+        });
+      }
+    } finally {
+      db.close();
+    }
+  }
+  return calls.map((c) => completed.get(c.seq) ?? c);
+}
+
+interface OutcomeRow {
+  readonly seq: number;
+  readonly time: string;
+  readonly status: number | null;
+  readonly reason: string | null;
+  readonly duration_ms: number | null;
+  readonly bytes_in: number | null;
+  readonly bytes_out: number | null;
 }

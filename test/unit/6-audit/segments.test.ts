@@ -348,3 +348,58 @@ test('query reads across segments: the latest N overall, and every match whichev
     'oldest first, in chain order, across files',
   );
 });
+
+test('calls: a decision sealed just before a rotation is paired with its outcome written just after', () => {
+  const dir = join(root, `trail-${++runs}`);
+  const db = join(dir, 'audit.db');
+  const rotation = new SegmentRotation(
+    db,
+    { maxBytes: 1 << 30 },
+    { store: () => AuditStore.open(db), checkpointer: () => undefined },
+  );
+  let active = rotation.start();
+  const call = (correlationId: string, resourceId: string) => ({
+    correlationId,
+    resourceId,
+    path: `/api/orders/${resourceId}`,
+  });
+  const outcome = { kind: 'outcome' as const, status: 201, durationMs: 12.5, bytesIn: 40, bytesOut: 80 };
+  // po-1 completes before the rotation; po-2's decision is sealed, its outcome lands in the new file;
+  // po-3's decision is sealed too, and its outcome was never written (the gateway died mid-call).
+  active.store.appendBatch([
+    auditEvent({ ...call('c1', 'po-1'), time: '2026-07-01T10:00:01.000Z' }),
+    auditEvent({ ...call('c1', 'po-1'), ...outcome, time: '2026-07-01T10:00:02.000Z' }),
+    auditEvent({ ...call('c2', 'po-2'), time: '2026-07-01T10:00:03.000Z' }),
+    auditEvent({ ...call('c3', 'po-3'), time: '2026-07-01T10:00:04.000Z' }),
+  ]);
+  active = rotation.rotate(active);
+  active.store.appendBatch([auditEvent({ ...call('c2', 'po-2'), ...outcome, time: '2026-07-01T10:00:05.000Z' })]);
+  rotation.close();
+  active.store.close();
+  assert.equal(listSegments(db).length, 1, 'one sealed segment');
+
+  const out = runMandate([
+    'audit',
+    'query',
+    'resource-access',
+    '--db',
+    db,
+    '--resource',
+    'purchase_order:po-2',
+    '--format',
+    'json',
+  ]);
+  assert.equal(out.status, 0, out.stderr);
+  const [po2] = JSON.parse(out.stdout) as Record<string, unknown>[];
+  assert.deepEqual(
+    [po2?.seq, po2?.outcome_seq, po2?.status, po2?.finished, po2?.duration_ms, po2?.bytes_in, po2?.bytes_out],
+    [3, 5, 201, '2026-07-01T10:00:05.000Z', 12.5, 40, 80],
+  );
+  const calls = (resource: string) => {
+    const r = runMandate(['audit', 'query', 'resource-access', '--db', db, '--resource', resource, '--format', 'json']);
+    assert.equal(r.status, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { seq: number; outcome_seq: number | null }[]).map((c) => [c.seq, c.outcome_seq]);
+  };
+  assert.deepEqual(calls('purchase_order:po-1'), [[1, 2]], 'paired within its file, as before');
+  assert.deepEqual(calls('purchase_order:po-3'), [[4, null]], 'no outcome written: none invented');
+});
