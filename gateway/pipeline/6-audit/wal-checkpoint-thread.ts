@@ -7,17 +7,22 @@
  * the writer's commits (SQLite lets one checkpointer and one writer work at once); the writer keeps
  * a high `wal_autocheckpoint` only as a backstop, should this thread fall behind or die.
  *
- * A fresh connection per checkpoint, because segment rotation replaces the file at `file`. The
+ * A fresh connection per checkpoint, because segment rotation replaces the file at `file`, and none
+ * while the writer seals a segment (wal-fold-lock.ts), which needs the file to itself. The
  * connection's default `synchronous=FULL` syncs the WAL before copying and the database after, so
  * the WAL is never reset over pages that are not yet durable in the database file.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { log } from '../../telemetry/log.ts';
+import { WalFoldLock } from './wal-fold-lock.ts';
 
-const { file, intervalMs } = workerData as { file: string; intervalMs: number };
+const { file, intervalMs, foldLock } = workerData as { file: string; intervalMs: number; foldLock: SharedArrayBuffer };
+const lock = WalFoldLock.from(foldLock);
 
 const timer = setInterval(() => {
+  // A segment being sealed: its seal folds the WAL itself, and needs the file to itself.
+  if (!lock.tryAcquire()) return;
   try {
     const db = new Database(file, { fileMustExist: true, timeout: intervalMs });
     try {
@@ -28,6 +33,8 @@ const timer = setInterval(() => {
   } catch (e) {
     // Busy or gone for a moment (rotation): the next tick tries again, and the backstop remains.
     log.warn({ err: e }, 'audit WAL checkpoint failed');
+  } finally {
+    lock.release();
   }
 }, intervalMs);
 

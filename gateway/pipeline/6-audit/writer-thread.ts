@@ -13,6 +13,7 @@ import type { AuditEvent } from './event.ts';
 // Segment rotation and retention (segment-rotation.ts): the "segment hook" lines below.
 import { type SegmentOptions, SegmentRotation } from './segment-rotation.ts';
 import { AuditStore, type AuditStoreOptions } from './store.ts';
+import { WalFoldLock } from './wal-fold-lock.ts';
 import { WalSync } from './wal-sync.ts';
 
 const { file, options, checkpoint, segment } = workerData as {
@@ -29,6 +30,11 @@ const syncedHere = options.durability !== 'normal';
 // the backstop at which a commit here would still take one.
 const storeOptions: AuditStoreOptions = { ...options, durability: 'normal', walAutocheckpointPages: 10_000 };
 const WAL_CHECKPOINT_EVERY_MS = 250;
+// Held by the checkpoint thread while it checkpoints, and by this thread while it seals a segment.
+const walFoldLock = WalFoldLock.create();
+// How long a seal waits for a checkpoint in progress before it goes ahead (and, should that
+// checkpoint still hold the file, is postponed).
+const SEAL_WAITS_FOR_CHECKPOINT_MS = 2000;
 const checkpointOptions = checkpoint && { ...checkpoint, syncBeforeSigning: () => walSync?.syncNow() };
 
 let store: AuditStore | undefined;
@@ -45,7 +51,7 @@ try {
   }
   if (syncedHere) walSync = WalSync.open(file);
   walCheckpoints = new Worker(new URL('./wal-checkpoint-thread.ts', import.meta.url), {
-    workerData: { file, intervalMs: WAL_CHECKPOINT_EVERY_MS },
+    workerData: { file, intervalMs: WAL_CHECKPOINT_EVERY_MS, foldLock: walFoldLock.shared },
   });
   walCheckpoints.unref();
   parentPort!.postMessage({ id: 0, ready: true });
@@ -163,7 +169,12 @@ function rotateIfDue(batchFirstTime?: string): void {
     const sealing = walSync;
     walSync = undefined;
     sealing?.close();
-    ({ store, checkpoints } = rotation.rotate({ store, checkpoints }));
+    const locked = walFoldLock.acquire(SEAL_WAITS_FOR_CHECKPOINT_MS);
+    try {
+      ({ store, checkpoints } = rotation.rotate({ store, checkpoints }));
+    } finally {
+      if (locked) walFoldLock.release();
+    }
     if (syncedHere) walSync = WalSync.open(file);
   } catch (e) {
     // The old file is closed and no new one opened: every append fails (503) until a restart.
