@@ -4,7 +4,7 @@
  * load, with the bare proxy for reference: on this machine, whose speed drifts by tens of percent,
  * the only way to tell a change of a few percent from the drift. The other checkout must be set up
  * (its node_modules and its policy bundle in .build/policy: `npm test` there does both).
- * BENCH_SECONDS, BENCH_ROUNDS and BENCH_CONNECTIONS change the load, as for the bench.
+ * BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS and BENCH_TRAFFIC change the load, as for the bench.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -25,23 +25,31 @@ for (const needed of ['gateway/main.ts', 'node_modules', '.build/policy/policy.w
 
 const THIS = `mandate, this checkout (${durability.toUpperCase()})`;
 try {
-  const { bare, token, startMandate } = await startBench();
+  const { bare, token, varyMandate, varyOthers, startMandate } = await startBench();
   const mine = await startMandate(durability, ROOT);
   const theirs = await startMandate(durability, checkout);
   const route = '/procurement/contracts/12345';
   const results = await measureInterleaved(
     [
-      { name: 'bare undici proxy', url: `http://127.0.0.1:${bare.port}/contracts/12345`, headers: {}, pid: bare.pid },
+      {
+        name: 'bare undici proxy',
+        url: `http://127.0.0.1:${bare.port}/contracts/12345`,
+        headers: {},
+        vary: varyOthers,
+        pid: bare.pid,
+      },
       {
         name: THIS,
         url: `http://127.0.0.1:${mine.port}${route}`,
         headers: { authorization: `Bearer ${token}` },
+        vary: varyMandate,
         pid: mine.pid,
       },
       {
         name: `mandate, ${checkout} (${durability.toUpperCase()})`,
         url: `http://127.0.0.1:${theirs.port}${route}`,
         headers: { authorization: `Bearer ${token}` },
+        vary: varyMandate,
         pid: theirs.pid,
       },
     ],

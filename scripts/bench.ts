@@ -4,7 +4,8 @@
  * resolution, Wasm policy, credential swap, two audit events in SQLite) at both audit durabilities:
  * FULL (the default: fsync per group commit) and NORMAL, in interleaved rounds. Prints req/s, p50,
  * p99, the ratio to the bare proxy, each server's CPU time per request and how busy the machine was.
- * BENCH_SECONDS (10), BENCH_ROUNDS (5) and BENCH_CONNECTIONS (32) change the load.
+ * BENCH_SECONDS (10), BENCH_ROUNDS (5) and BENCH_CONNECTIONS (32) change the load; BENCH_TRAFFIC=varied
+ * spreads Mandate's calls over 1,000 users with the caller's own random trace ids (scripts/bench/harness.ts).
  */
 
 import { cpuMicros, load, measureInterleaved, printTable, start, startBench, stopAll } from './bench/harness.ts';
@@ -13,7 +14,8 @@ import { benchTokenExchange, tokenExchangeTable } from './bench/token-exchange.t
 const BARE = 'bare undici proxy';
 
 try {
-  const { backendUrl, backendAuthorization, backend, bare, token, startMandate } = await startBench();
+  const { backendUrl, backendAuthorization, backend, bare, token, varyMandate, varyOthers, startMandate } =
+    await startBench();
   const mandate = await startMandate('full');
   const mandateNormal = await startMandate('normal');
   const route = '/procurement/contracts/12345';
@@ -23,19 +25,28 @@ try {
         name: 'backend direct',
         url: `${backendUrl}/contracts/12345`,
         headers: { authorization: backendAuthorization },
+        vary: varyOthers,
         pid: backend.pid,
       },
-      { name: BARE, url: `http://127.0.0.1:${bare.port}/contracts/12345`, headers: {}, pid: bare.pid },
+      {
+        name: BARE,
+        url: `http://127.0.0.1:${bare.port}/contracts/12345`,
+        headers: {},
+        vary: varyOthers,
+        pid: bare.pid,
+      },
       {
         name: 'mandate (full pipeline, audit FULL: fsync per group commit)',
         url: `http://127.0.0.1:${mandate.port}${route}`,
         headers: { authorization: `Bearer ${token}` },
+        vary: varyMandate,
         pid: mandate.pid,
       },
       {
         name: 'mandate (full pipeline, audit NORMAL)',
         url: `http://127.0.0.1:${mandateNormal.port}${route}`,
         headers: { authorization: `Bearer ${token}` },
+        vary: varyMandate,
         pid: mandateNormal.pid,
       },
     ],

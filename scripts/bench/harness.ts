@@ -17,6 +17,14 @@ import { mintDelegationToken } from '../../gateway/dev/mint.ts';
 export const ROOT = resolve(import.meta.dirname, '../..');
 const children: ChildProcess[] = [];
 
+/** The load settings, from BENCH_SECONDS (10), BENCH_ROUNDS (5), BENCH_CONNECTIONS (32), BENCH_TRAFFIC (same). */
+export const load = {
+  seconds: Number(process.env.BENCH_SECONDS ?? 10),
+  rounds: Number(process.env.BENCH_ROUNDS ?? 5),
+  connections: Number(process.env.BENCH_CONNECTIONS ?? 32),
+  traffic: process.env.BENCH_TRAFFIC === 'varied' ? ('varied' as const) : ('same' as const),
+};
+
 /** CPU time (user + system, all threads) a process has used so far, in µs; Linux /proc only. */
 export function cpuMicros(pid: number | undefined): number {
   try {
@@ -97,7 +105,20 @@ export interface Target {
   readonly name: string;
   readonly url: string;
   readonly headers: Record<string, string>;
+  /** Headers that change on every request (BENCH_TRAFFIC=varied), added to `headers`. */
+  readonly vary?: () => Record<string, string>;
   readonly pid: number | undefined;
+}
+
+/** One autocannon run against `t`: its headers, and on every request `vary`'s when it has one. */
+function run(t: Target, connections: number, duration: number) {
+  const { vary } = t;
+  if (vary === undefined) return autocannon({ url: t.url, headers: t.headers, connections, duration });
+  const setupRequest = (request: { headers?: Record<string, string> }) => ({
+    ...request,
+    headers: { ...request.headers, ...t.headers, ...vary() },
+  });
+  return autocannon({ url: t.url, connections, duration, requests: [{ setupRequest }] } as autocannon.Options);
 }
 
 interface Totals {
@@ -123,7 +144,7 @@ export async function measureInterleaved(
 ) {
   const totals = new Map<Target, Totals>();
   for (const t of targets) {
-    await autocannon({ url: t.url, headers: t.headers, connections, duration: 2 }); // warm-up
+    await run(t, connections, 2); // warm-up
     totals.set(t, {
       requests: 0,
       seconds: 0,
@@ -141,12 +162,7 @@ export async function measureInterleaved(
       const cpuBefore = cpuMicros(t.pid);
       const threadsBefore = threadCpuMicros(t.pid);
       const machineBefore = machineJiffies();
-      const r = await autocannon({
-        url: t.url,
-        headers: t.headers,
-        connections,
-        duration: seconds / rounds,
-      });
+      const r = await run(t, connections, seconds / rounds);
       if (r.non2xx > 0 || r.errors > 0) throw new Error(`${t.name}: ${r.non2xx} non-2xx responses, ${r.errors} errors`);
       const machineAfter = machineJiffies();
       const threadsAfter = threadCpuMicros(t.pid);
@@ -186,6 +202,15 @@ export interface BenchSetup {
   readonly bare: { port: number; pid: number | undefined };
   /** A valid delegation token for the benchmark route (`GET /procurement/contracts/12345`). */
   readonly token: string;
+  /**
+   * Per-request headers for a Mandate target under `load.traffic`: none for `same` (every call alice's,
+   * without a `traceparent`); for `varied`, one of 1,000 users' tokens and a caller's random trace id,
+   * so the audit trail's user and correlation-id index entries land on random pages, as they do with
+   * many users behind agents that send their own `traceparent`.
+   */
+  readonly varyMandate: (() => Record<string, string>) | undefined;
+  /** The same for the bare proxy and the backend: the random `traceparent` only. */
+  readonly varyOthers: (() => Record<string, string>) | undefined;
   /**
    * Starts a Mandate on the repository's routes.yaml, pointed at the benchmark backend, with its own
    * audit database, from `checkout` (default this one; another must have its policy bundle built).
@@ -247,35 +272,54 @@ export async function startBench(): Promise<BenchSetup> {
     );
   };
 
-  const token = await mintDelegationToken(
-    { kid, privateKey },
-    {
-      issuer: 'https://bench.mandate',
-      user: 'alice',
-      agents: ['hr-agent'],
-      audience: config.backends[0].audience,
-      scope: 'procurement:read',
-      txn: 'bench-task',
-      extra: { roles: ['procurement'] },
-      ttlSeconds: 3600,
-    },
-  );
+  const tokenClaims = {
+    issuer: 'https://bench.mandate',
+    user: 'alice',
+    agents: ['hr-agent'],
+    audience: config.backends[0].audience,
+    scope: 'procurement:read',
+    txn: 'bench-task',
+    extra: { roles: ['procurement'] },
+    ttlSeconds: 3600,
+  };
+  const token = await mintDelegationToken({ kid, privateKey }, tokenClaims);
 
-  return { backendUrl, backendAuthorization: `Bearer ${secret}`, backend, bare, token, startMandate };
+  let varyMandate: BenchSetup['varyMandate'];
+  let varyOthers: BenchSetup['varyOthers'];
+  if (load.traffic === 'varied') {
+    const tokens: string[] = [];
+    for (let i = 0; i < 1000; i++) {
+      tokens.push(
+        await mintDelegationToken(
+          { kid, privateKey },
+          { ...tokenClaims, user: `user-${String(i).padStart(4, '0')}`, txn: `bench-task-${i}` },
+        ),
+      );
+    }
+    const traceparent = () => `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+    varyOthers = () => ({ traceparent: traceparent() });
+    varyMandate = () => ({
+      authorization: `Bearer ${tokens[Math.floor(Math.random() * tokens.length)]}`,
+      traceparent: traceparent(),
+    });
+  }
+  return {
+    backendUrl,
+    backendAuthorization: `Bearer ${secret}`,
+    backend,
+    bare,
+    token,
+    varyMandate,
+    varyOthers,
+    startMandate,
+  };
 }
-
-/** The load settings, from BENCH_SECONDS (10), BENCH_ROUNDS (5) and BENCH_CONNECTIONS (32). */
-export const load = {
-  seconds: Number(process.env.BENCH_SECONDS ?? 10),
-  rounds: Number(process.env.BENCH_ROUNDS ?? 5),
-  connections: Number(process.env.BENCH_CONNECTIONS ?? 32),
-};
 
 /** Prints the run's line (date, machine, load) and a Markdown table of `results`, ratios against `baseline`. */
 export function printTable(results: Awaited<ReturnType<typeof measureInterleaved>>, baseline: string): void {
   const baseRps = results.find((r) => r.name === baseline)!.rps;
   console.log(
-    `\n${new Date().toISOString().slice(0, 10)} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · Node ${process.version} · ${load.connections} connections · ${load.seconds}s each, in ${load.rounds} interleaved rounds\n`,
+    `\n${new Date().toISOString().slice(0, 10)} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · Node ${process.version} · ${load.connections} connections · ${load.seconds}s each, in ${load.rounds} interleaved rounds · ${load.traffic === 'varied' ? '1,000 users, random trace ids' : 'one user, no traceparent'}\n`,
   );
   console.log(
     `| target | req/s | p50 ms | p99 ms | vs ${baseline} | server CPU µs/req | of which main / workers / V8 helpers | machine busy |`,
