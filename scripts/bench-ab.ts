@@ -23,39 +23,12 @@ for (const needed of ['gateway/main.ts', 'node_modules', '.build/policy/policy.w
   }
 }
 
-const THIS = `mandate, this checkout (${durability.toUpperCase()})`;
 try {
-  const { bare, token, varyMandate, varyOthers, startMandate } = await startBench();
-  const mine = await startMandate(durability, ROOT);
-  const theirs = await startMandate(durability, checkout);
-  const route = '/procurement/contracts/12345';
-  const results = await measureInterleaved(
-    [
-      {
-        name: 'bare undici proxy',
-        url: `http://127.0.0.1:${bare.port}/contracts/12345`,
-        headers: {},
-        vary: varyOthers,
-        pid: bare.pid,
-      },
-      {
-        name: THIS,
-        url: `http://127.0.0.1:${mine.port}${route}`,
-        headers: { authorization: `Bearer ${token}` },
-        vary: varyMandate,
-        pid: mine.pid,
-      },
-      {
-        name: `mandate, ${checkout} (${durability.toUpperCase()})`,
-        url: `http://127.0.0.1:${theirs.port}${route}`,
-        headers: { authorization: `Bearer ${token}` },
-        vary: varyMandate,
-        pid: theirs.pid,
-      },
-    ],
-    load,
-  );
-  printTable(results, THIS);
+  const { bare, startMandate } = await startBench();
+  const label = durability.toUpperCase();
+  const mine = await startMandate(`mandate, this checkout (${label})`, durability, ROOT);
+  const theirs = await startMandate(`mandate, ${checkout} (${label})`, durability, checkout);
+  printTable(await measureInterleaved([bare, mine, theirs], load), mine.name);
 } finally {
   await stopAll();
 }

@@ -7,52 +7,14 @@
  * BENCH_SECONDS (10), BENCH_ROUNDS (5) and BENCH_CONNECTIONS (32) change the load; BENCH_TRAFFIC=varied
  * spreads Mandate's calls over 1,000 users with the caller's own random trace ids (scripts/bench/harness.ts).
  */
-
 import { cpuMicros, load, measureInterleaved, printTable, start, startBench, stopAll } from './bench/harness.ts';
 import { benchTokenExchange, tokenExchangeTable } from './bench/token-exchange.ts';
 
-const BARE = 'bare undici proxy';
-
 try {
-  const { backendUrl, backendAuthorization, backend, bare, token, varyMandate, varyOthers, startMandate } =
-    await startBench();
-  const mandate = await startMandate('full');
-  const mandateNormal = await startMandate('normal');
-  const route = '/procurement/contracts/12345';
-  const results = await measureInterleaved(
-    [
-      {
-        name: 'backend direct',
-        url: `${backendUrl}/contracts/12345`,
-        headers: { authorization: backendAuthorization },
-        vary: varyOthers,
-        pid: backend.pid,
-      },
-      {
-        name: BARE,
-        url: `http://127.0.0.1:${bare.port}/contracts/12345`,
-        headers: {},
-        vary: varyOthers,
-        pid: bare.pid,
-      },
-      {
-        name: 'mandate (full pipeline, audit FULL: fsync per group commit)',
-        url: `http://127.0.0.1:${mandate.port}${route}`,
-        headers: { authorization: `Bearer ${token}` },
-        vary: varyMandate,
-        pid: mandate.pid,
-      },
-      {
-        name: 'mandate (full pipeline, audit NORMAL)',
-        url: `http://127.0.0.1:${mandateNormal.port}${route}`,
-        headers: { authorization: `Bearer ${token}` },
-        vary: varyMandate,
-        pid: mandateNormal.pid,
-      },
-    ],
-    load,
-  );
-  printTable(results, BARE);
+  const { backend, bare, startMandate } = await startBench();
+  const full = await startMandate('mandate (full pipeline, audit FULL: fsync per group commit)', 'full');
+  const normal = await startMandate('mandate (full pipeline, audit NORMAL)', 'normal');
+  printTable(await measureInterleaved([backend, bare, full, normal], load), bare.name);
 
   // The token endpoint (issue #3): exchanges per second, on its own Mandate (scripts/bench/token-exchange.ts).
   // BENCH_TOKEN_EXCHANGE=0 leaves it out, for quicker runs while working on the proxy's hot path.

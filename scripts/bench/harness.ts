@@ -41,7 +41,7 @@ const TICKS_PER_SECOND = 100;
  * (the event loop: the pipeline itself), worker threads (Mandate's audit writer) and V8's helper
  * threads (mostly concurrent and parallel GC). Threads are told apart by the name Node gives them.
  */
-export function threadCpuMicros(pid: number | undefined): Record<'main' | 'workers' | 'v8', number> {
+function threadCpuMicros(pid: number | undefined): Record<'main' | 'workers' | 'v8', number> {
   const out = { main: 0, workers: 0, v8: 0 };
   try {
     for (const task of readdirSync(`/proc/${pid}/task`)) {
@@ -61,7 +61,7 @@ export function threadCpuMicros(pid: number | undefined): Record<'main' | 'worke
  * The whole machine's CPU (all processes, all cores): busy and total jiffies so far. Idle time in a
  * run means the load generator, backend and server were waiting on each other, not on the CPU.
  */
-export function machineJiffies(): { busy: number; total: number } {
+function machineJiffies(): { busy: number; total: number } {
   const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
   const n = fields.map(Number);
   const total = n.slice(0, 8).reduce((a, b) => a + b, 0); // user … steal; guest time is inside user
@@ -191,31 +191,19 @@ export async function measureInterleaved(
   });
 }
 
-export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-/** What a benchmark run loads: the backend, the bare proxy, a delegation token, and Mandates on demand. */
+/** What a benchmark run loads: the backend direct, the bare proxy, and Mandates on demand. */
 export interface BenchSetup {
-  readonly backendUrl: string;
-  /** The backend's own credential, for calling it directly. */
-  readonly backendAuthorization: string;
-  readonly backend: { port: number; pid: number | undefined };
-  readonly bare: { port: number; pid: number | undefined };
-  /** A valid delegation token for the benchmark route (`GET /procurement/contracts/12345`). */
-  readonly token: string;
-  /**
-   * Per-request headers for a Mandate target under `load.traffic`: none for `same` (every call alice's,
-   * without a `traceparent`); for `varied`, one of 1,000 users' tokens and a caller's random trace id,
-   * so the audit trail's user and correlation-id index entries land on random pages, as they do with
-   * many users behind agents that send their own `traceparent`.
-   */
-  readonly varyMandate: (() => Record<string, string>) | undefined;
-  /** The same for the bare proxy and the backend: the random `traceparent` only. */
-  readonly varyOthers: (() => Record<string, string>) | undefined;
+  /** The backend, called with its own service credential. */
+  readonly backend: Target;
+  readonly bare: Target;
   /**
    * Starts a Mandate on the repository's routes.yaml, pointed at the benchmark backend, with its own
-   * audit database, from `checkout` (default this one; another must have its policy bundle built).
+   * audit database, from `checkout` (default this one; another must have its policy bundle built),
+   * and returns it as a target for the benchmark route (`GET /procurement/contracts/12345`).
    */
-  startMandate(durability: 'full' | 'normal', checkout?: string): Promise<{ port: number; pid: number | undefined }>;
+  startMandate(name: string, durability: 'full' | 'normal', checkout?: string): Promise<Target>;
 }
 
 /** Starts the backend and the bare proxy, and prepares the configuration and token Mandates use. */
@@ -258,20 +246,6 @@ export async function startBench(): Promise<BenchSetup> {
   config.backends[0].credential.secret = `file:${join(dir, 'procurement.token')}`;
   // BENCH_MANDATE_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway alone.
   const nodeOptions = process.env.BENCH_MANDATE_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [];
-  let started = 0;
-  const startMandate = (durability: 'full' | 'normal', checkout = ROOT) => {
-    const name = `${++started}-${durability}`;
-    config.gateway.audit_db = join(dir, `audit-${name}.db`);
-    config.gateway.audit_durability = durability;
-    config.gateway.policy_bundle = join(checkout, '.build/policy');
-    const file = join(dir, `routes-${name}.yaml`);
-    writeFileSync(file, stringify(config));
-    return start(
-      [...nodeOptions, join(checkout, 'gateway/main.ts'), 'serve', '--config', file, '--port', '0'],
-      checkout,
-    );
-  };
-
   const tokenClaims = {
     issuer: 'https://bench.mandate',
     user: 'alice',
@@ -284,8 +258,12 @@ export async function startBench(): Promise<BenchSetup> {
   };
   const token = await mintDelegationToken({ kid, privateKey }, tokenClaims);
 
-  let varyMandate: BenchSetup['varyMandate'];
-  let varyOthers: BenchSetup['varyOthers'];
+  // Per-request headers under `load.traffic`: none for `same` (every call alice's, without a
+  // `traceparent`); for `varied`, one of 1,000 users' tokens and a caller's random trace id, so the
+  // audit trail's user and correlation-id index entries land on random pages, as they do with many
+  // users behind agents that send their own `traceparent`. The other targets get the trace id only.
+  let varyMandate: Target['vary'];
+  let varyOthers: Target['vary'];
   if (load.traffic === 'varied') {
     const tokens: string[] = [];
     for (let i = 0; i < 1000; i++) {
@@ -303,14 +281,38 @@ export async function startBench(): Promise<BenchSetup> {
       traceparent: traceparent(),
     });
   }
+
+  let started = 0;
+  const startMandate = async (name: string, durability: 'full' | 'normal', checkout = ROOT): Promise<Target> => {
+    const files = `${++started}-${durability}`;
+    config.gateway.audit_db = join(dir, `audit-${files}.db`);
+    config.gateway.audit_durability = durability;
+    config.gateway.policy_bundle = join(checkout, '.build/policy');
+    const file = join(dir, `routes-${files}.yaml`);
+    writeFileSync(file, stringify(config));
+    const { port, pid } = await start(
+      [...nodeOptions, join(checkout, 'gateway/main.ts'), 'serve', '--config', file, '--port', '0'],
+      checkout,
+    );
+    const url = `http://127.0.0.1:${port}/procurement/contracts/12345`;
+    return { name, url, headers: { authorization: `Bearer ${token}` }, vary: varyMandate, pid };
+  };
+
   return {
-    backendUrl,
-    backendAuthorization: `Bearer ${secret}`,
-    backend,
-    bare,
-    token,
-    varyMandate,
-    varyOthers,
+    backend: {
+      name: 'backend direct',
+      url: `${backendUrl}/contracts/12345`,
+      headers: { authorization: `Bearer ${secret}` },
+      vary: varyOthers,
+      pid: backend.pid,
+    },
+    bare: {
+      name: 'bare undici proxy',
+      url: `http://127.0.0.1:${bare.port}/contracts/12345`,
+      headers: {},
+      vary: varyOthers,
+      pid: bare.pid,
+    },
     startMandate,
   };
 }
