@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { CallRow } from './calls.ts';
 import { openAuditReader } from './query.ts';
 import { chainFiles, listSegments } from './segments.ts';
+import { outcomeOf } from './views.ts';
 
 /**
  * Runs one read-only query over every file of the trail — the sealed segments and the active
@@ -36,8 +37,8 @@ export function readAcross<R extends { readonly seq: number }>(
 /**
  * Completes `calls` rows whose decision was sealed into a segment just before their outcome was
  * written: the `calls` view pairs within one file, so such a call shows no outcome there. Its outcome
- * is looked up in the later files as the view pairs it — the first outcome after the decision with
- * the same correlation id, method and path — through each file's correlation-id index. A call whose
+ * is looked up in the later files as the view pairs it (`outcomeOf`), through each file's
+ * correlation-id index. A call whose
  * decision is in the active file has no later file: its missing outcome was never written.
  */
 export function pairAcrossSegments(activeFile: string, calls: CallRow[]): CallRow[] {
@@ -54,8 +55,9 @@ export function pairAcrossSegments(activeFile: string, calls: CallRow[]): CallRo
     const db = openAuditReader(file);
     try {
       const outcome = db.prepare<[string, string, string, number], OutcomeRow>(
-        `SELECT seq, time, status, reason, duration_ms, bytes_in, bytes_out FROM events
-         WHERE correlation_id = ? AND kind = 'outcome' AND method = ? AND path = ? AND seq > ? ORDER BY seq LIMIT 1`,
+        `WITH d (correlation_id, method, path, seq) AS (VALUES (?, ?, ?, ?))
+         SELECT o.seq, o.time, o.status, o.reason, o.duration_ms, o.bytes_in, o.bytes_out FROM d, events AS o
+         WHERE ${outcomeOf('o', 'd')} ORDER BY o.seq LIMIT 1`,
       );
       for (const call of waiting) {
         const o = outcome.get(call.correlation_id, call.method, call.path, call.seq);

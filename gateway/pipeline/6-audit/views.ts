@@ -26,6 +26,15 @@ const step = `CASE kind
 const resource = (t: string) =>
   `CASE WHEN ${t}resource_id IS NULL THEN NULL ELSE coalesce(${t}resource_type || ':', '') || ${t}resource_id END`;
 
+/**
+ * SQL condition: row `outcome` is an outcome of the call whose decision is `decision` — after it, with
+ * the same correlation id, method and path (an agent may continue one trace over several calls); the
+ * first such row is the call's outcome. The one definition of the pairing, for the `calls` view and for
+ * calls whose outcome landed in a later segment (read-segments.ts).
+ */
+export const outcomeOf = (outcome: string, decision: string): string =>
+  `${outcome}.kind = 'outcome' AND ${outcome}.correlation_id = ${decision}.correlation_id AND ${outcome}.seq > ${decision}.seq AND ${outcome}.method = ${decision}.method AND ${outcome}.path = ${decision}.path`;
+
 export const viewsSql = `
 -- A savepoint, not BEGIN: it also nests inside a caller's transaction.
 SAVEPOINT audit_views;
@@ -41,10 +50,7 @@ SELECT d.seq, d.time, o.time AS finished, d.correlation_id, d.user, d.agent, d.a
   d.decision, o.status, o.reason, d.policy_reasons, d.policy_revision, d.credential,
   o.duration_ms, o.bytes_in, o.bytes_out, o.seq AS outcome_seq
 FROM events AS d
-LEFT JOIN events AS o ON o.seq = (
-  SELECT min(x.seq) FROM events AS x
-  WHERE x.correlation_id = d.correlation_id AND x.seq > d.seq AND x.kind = 'outcome'
-    AND x.method = d.method AND x.path = d.path)
+LEFT JOIN events AS o ON o.seq = (SELECT min(x.seq) FROM events AS x WHERE ${outcomeOf('x', 'd')})
 WHERE d.kind = 'decision'
 UNION ALL
 SELECT seq, time, time, correlation_id, user, agent, actor_chain, txn, intent,
