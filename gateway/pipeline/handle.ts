@@ -154,7 +154,9 @@ async function admit(
   const attributes = await inStage(ctx, 'mandate.attributes', () => readRequestAttributes(req, match));
   trail.bodySha256 = attributes.body?.sha256;
 
-  // 3. May they: Rego compiled to Wasm, in-process. Deny and error both stop here.
+  // 3. May they: Rego compiled to Wasm, in-process. Deny and error both stop here. One clock reading
+  //    for the input's time and the limits window it reports.
+  const decidedMs = gw.now();
   trail.decision = inStage(ctx, 'mandate.authorize', () =>
     authorize(
       gw.policy,
@@ -162,9 +164,9 @@ async function admit(
         principal,
         match,
         req.method ?? '',
-        gw.now(),
+        decidedMs,
         attributes,
-        gw.limits.snapshot(principal, gw.now()),
+        gw.limits.snapshot(principal, decidedMs),
       ),
     ),
   );
