@@ -1,10 +1,9 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { log } from '../../telemetry/log.ts';
 import { type Checkpoint, checkpointLine, signCheckpoint } from './checkpoint.ts';
+import { CheckpointFile } from './checkpoint-file.ts';
 import { loadSigningKey, type SigningKey, signingKeyVersion } from './checkpoint-keys.ts';
-import { readChainHead, readChainStart } from './head.ts';
+import { type ChainHead, readChainHead, readChainStart } from './head.ts';
 
 /** When and where checkpoints are written (`gateway.audit.checkpoint` in routes.yaml). */
 export interface CheckpointOptions {
@@ -26,14 +25,14 @@ export interface CheckpointOptions {
 
 /**
  * Writes signed checkpoints of the audit chain's head, from the writer thread, where the head is
- * known: after a committed batch once `everyEvents` have accumulated, on a timer, and on close, so
- * the newest rows of a cleanly stopped gateway are covered too.
+ * known: after an acknowledged batch once `everyEvents` have accumulated, on a timer, and on close,
+ * so the newest rows of a cleanly stopped gateway are covered too.
  *
  * A checkpoint is taken in its own short transaction on its own connection, after the batch's
  * commit has been acknowledged, so signing (≈ 50 µs) never delays a request's own commit; the next
- * batch waits for it once every `everyEvents`. If a checkpoint cannot be written (file storage
- * gone…) the failure is logged and traffic continues: the events themselves are committed, and
- * `verify` reports the missing checkpoint.
+ * batch waits for it once every `everyEvents`, but never for a disk sync (see `committed`). If a
+ * checkpoint cannot be written (file storage gone…) the failure is logged and traffic continues: the
+ * events themselves are committed, and `verify` reports the missing checkpoint.
  */
 export class Checkpointer {
   readonly #db: Database.Database;
@@ -41,6 +40,7 @@ export class Checkpointer {
   readonly #options: CheckpointOptions;
   readonly #now: () => Date;
   readonly #timer: NodeJS.Timeout;
+  readonly #file: CheckpointFile;
   #key: SigningKey;
   #keyVersion: string;
   #lastSeq: number;
@@ -51,6 +51,10 @@ export class Checkpointer {
     this.#db = db;
     this.#options = options;
     this.#now = now;
+    this.#file = new CheckpointFile(options.file);
+    // The table's copy rides on the audit store's own syncs (wal-sync.ts at FULL): no fsync of its
+    // own per checkpoint. The copy that proves a truncation is the file's.
+    db.pragma('synchronous = NORMAL');
     this.#key = loadSigningKey(options.keyDir, now);
     this.#keyVersion = signingKeyVersion(options.keyDir);
     this.#insert = db.prepare('INSERT INTO checkpoints (seq, hash, time, key_id, signature) VALUES (?, ?, ?, ?, ?)');
@@ -71,35 +75,49 @@ export class Checkpointer {
     }
   }
 
-  /** Called after each committed batch with its last seq. */
-  committed(lastSeq: number): void {
+  /**
+   * Called after each acknowledged batch with its last row. An acknowledged batch is as durable as
+   * configured (at FULL, an fsync that began after its commit has finished), so that very row is
+   * signed, with no sync first, and the file's fsync runs on libuv's pool: even with later batches
+   * committed meanwhile and not yet synced, the checkpoint vouches only for what is on disk.
+   */
+  committed(last: ChainHead): void {
     // The checkpoint being taken signs the head as it is after the sync, which covers this batch.
     if (this.#signing) return;
-    if (lastSeq - this.#lastSeq >= this.#options.everyEvents) this.#checkpointLogged('events');
+    if (last.seq - this.#lastSeq >= this.#options.everyEvents) this.#checkpointLogged('events', last);
   }
 
   /**
-   * Signs the current head, stores the checkpoint (head read and row inserted in one transaction, so
-   * they agree), then appends it to the checkpoint file with an fsync.
+   * Signs a head and stores the checkpoint in the table and the file. `acknowledged`: that head (see
+   * `committed`), the file synced shortly after. Otherwise (timer, close) every commit so far is
+   * synced first, then the current head is read and signed in one transaction with the row's insert
+   * (so they agree), and the file synced before this returns.
    */
-  checkpoint(): Checkpoint {
+  checkpoint(acknowledged?: ChainHead): Checkpoint {
     this.#reloadKeyIfRotated();
-    this.#signing = true;
-    try {
-      this.#options.syncBeforeSigning?.();
-    } finally {
-      this.#signing = false;
+    if (!acknowledged) {
+      this.#signing = true;
+      try {
+        this.#options.syncBeforeSigning?.();
+      } finally {
+        this.#signing = false;
+      }
     }
     const checkpoint = this.#db
       .transaction(() => {
-        const head = readChainHead(this.#db);
-        const c = signCheckpoint({ ...head, time: this.#now().toISOString() }, this.#key.keyId, this.#key.privateKey);
+        const head = acknowledged ?? readChainHead(this.#db);
+        const c = signCheckpoint(
+          { seq: head.seq, hash: head.hash, time: this.#now().toISOString() },
+          this.#key.keyId,
+          this.#key.privateKey,
+        );
         this.#insert.run(c.seq, c.hash, c.time, c.key_id, c.signature);
         return c;
       })
       .immediate();
     this.#lastSeq = checkpoint.seq;
-    appendDurably(this.#options.file, checkpointLine(checkpoint));
+    if (acknowledged) this.#file.append(checkpointLine(checkpoint));
+    else this.#file.appendNow(checkpointLine(checkpoint));
     return checkpoint;
   }
 
@@ -108,6 +126,7 @@ export class Checkpointer {
     clearInterval(this.#timer);
     try {
       if (readChainHead(this.#db).seq !== this.#lastSeq) this.checkpoint();
+      else this.#file.syncNow(); // the last checkpoint's fsync may still be on libuv's pool
     } catch (e) {
       log.error({ err: e }, 'final audit checkpoint failed');
     } finally {
@@ -115,9 +134,9 @@ export class Checkpointer {
     }
   }
 
-  #checkpointLogged(trigger: string): void {
+  #checkpointLogged(trigger: string, acknowledged?: ChainHead): void {
     try {
-      this.checkpoint();
+      this.checkpoint(acknowledged);
     } catch (e) {
       log.error({ err: e, trigger }, 'audit checkpoint failed');
     }
@@ -130,16 +149,5 @@ export class Checkpointer {
     if (version === this.#keyVersion) return;
     this.#key = loadSigningKey(this.#options.keyDir, this.#now);
     this.#keyVersion = version;
-  }
-}
-
-function appendDurably(file: string, line: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const fd = openSync(file, 'a', 0o644);
-  try {
-    writeSync(fd, line);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

@@ -9,7 +9,7 @@ import { parentPort, Worker, workerData } from 'node:worker_threads';
 import { log } from '../../telemetry/log.ts';
 // Signed checkpoints (checkpointer.ts): the only checkpoint code here is the three hook calls below.
 import { Checkpointer, type CheckpointOptions } from './checkpointer.ts';
-import type { AuditEvent } from './event.ts';
+import type { AuditEvent, StoredEvent } from './event.ts';
 // Segment rotation and retention (segment-rotation.ts): the "segment hook" lines below.
 import { type SegmentOptions, SegmentRotation } from './segment-rotation.ts';
 import { AuditStore, type AuditStoreOptions } from './store.ts';
@@ -98,6 +98,7 @@ function commitHandedOver(): void {
   }
   let replies: { id: number; lastSeq: number | undefined }[];
   let firstTime: string | undefined;
+  let last: StoredEvent | undefined;
   try {
     const stored = store.appendBatch(group.flatMap((h) => h.events));
     // The store numbers the events in order: each hand-over's last seq follows from the counts.
@@ -107,19 +108,19 @@ function commitHandedOver(): void {
       return { id, lastSeq: events.length > 0 ? seq : undefined };
     });
     firstTime = stored[0]?.time;
+    last = stored.at(-1);
   } catch (e) {
     parentPort!.postMessage(group.map(({ id }) => ({ id, error: (e as Error).message })));
     return;
   }
-  const lastSeq = replies.findLast((r) => r.lastSeq !== undefined)?.lastSeq;
   const acknowledge = () => {
     parentPort!.postMessage(replies);
     // checkpoint hook: after the reply, so no request waits for a signature.
-    if (lastSeq !== undefined) checkpoints?.committed(lastSeq);
+    if (last) checkpoints?.committed(last);
   };
   if (walSync) walSync.afterCommit((error) => (error ? syncFailed(group, error) : acknowledge()));
   else acknowledge();
-  if (lastSeq !== undefined) rotateIfDue(firstTime); // segment hook: between batches
+  if (last) rotateIfDue(firstTime); // segment hook: between batches
 }
 
 /**

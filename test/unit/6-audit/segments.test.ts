@@ -47,7 +47,7 @@ function openTrail(options: SegmentOptions, dir = join(root, `trail-${++runs}`))
     append(count: number, time?: string) {
       for (let i = 0; i < count; i++) {
         const stored = active.store.appendBatch([auditEvent({ jti: `jti-${i}`, ...(time ? { time } : {}) })]);
-        active.checkpoints?.committed(stored.at(-1)!.seq);
+        active.checkpoints?.committed(stored.at(-1)!);
         if (rotation.isDue(active.store, stored[0]!.time)) active = rotation.rotate(active);
       }
     },
