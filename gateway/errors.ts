@@ -310,6 +310,11 @@ export const catalogue = {
     reason: 'tasks.not_persisted',
     title: 'The task state changed in this gateway process but could not be stored; retry',
   },
+  MANDATE_LIMITS_UNAVAILABLE: {
+    status: 503,
+    reason: 'limits.unavailable',
+    title: 'The call could not be counted durably against its limits',
+  },
 
   MANDATE_INTERNAL: { status: 500, reason: 'gateway.internal', title: 'Internal gateway error' },
 } as const satisfies Record<string, CatalogueEntry>;

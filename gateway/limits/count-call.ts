@@ -26,7 +26,7 @@ export async function countCall(limits: Limits, audit: AuditSink, call: CountedC
   const { principal, match } = call;
   // Again: the task may have been suspended while this call was in policy or approval.
   assertTaskActive(limits.suspensions, principal);
-  const crossing = limits.count(principal, match, call.attributes, call.nowMs);
+  const crossing = await limits.countDurably(principal, match, call.attributes, call.nowMs);
   if (crossing === undefined) return;
   const txn = principal.txn;
   if (txn !== undefined) await suspend(limits, audit, call, txn, crossing);

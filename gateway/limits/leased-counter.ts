@@ -27,6 +27,8 @@ export class LeasedCounter {
   #stored: number;
   /** Reservations made in the window: each one ahead reserves twice the extra of the one before. */
   #reservations = 0;
+  /** The store's spending commit of the newest reservation: what is taken is durable once it is. */
+  #leaseCommit = 0;
 
   constructor(store: LimitStore, scope: CounterScope, key: string, name: CounterName, windowStartMs: number) {
     this.#store = store;
@@ -70,6 +72,7 @@ export class LeasedCounter {
       nowMs,
     );
     this.#reservations++;
+    this.#leaseCommit = reserved.commit;
     this.#stored = reserved.value;
     if (reserved.granted === 0) return false;
     this.#leased += reserved.granted;
@@ -86,6 +89,15 @@ export class LeasedCounter {
   #ahead(extra: number, remaining: number): number {
     const grown = extra * 2 ** Math.min(this.#reservations, 16);
     return Math.max(0, Math.min(grown, MAX_AHEAD, Math.floor(remaining / 8)));
+  }
+
+  /**
+   * The spending commit that paid for what `take` last counted: the call goes upstream once the
+   * store has synced it (`LimitStore.synced`). A count taken from a lease reserved by an earlier call
+   * waits for that reservation's sync too, if it is still running.
+   */
+  get leaseCommit(): number {
+    return this.#leaseCommit;
   }
 
   /** Gives back `n` taken for a call that was then refused for another limit (it stays reserved here). */

@@ -27,6 +27,8 @@ interface TaskCounters {
   /** Resources this process knows the task has touched; the database has them all. */
   readonly resources: Set<string>;
   resourceCount: number;
+  /** The spending commit of the newest resource this process added (LimitStore.synced). */
+  resourcesCommit: number;
   lastSeenMs: number;
 }
 
@@ -59,6 +61,8 @@ export class Limits {
   readonly #agents = new Map<string, WindowCounter>();
   readonly #users = new Map<string, WindowCounter>();
   #pollFailing = false;
+  /** Set by `count`: the newest spending commit the call's counts depend on. */
+  #paidBy = 0;
 
   private constructor(store: LimitStore, config: LimitsConfig | undefined, options: LimitsOptions) {
     this.#store = store;
@@ -143,21 +147,31 @@ export class Limits {
     const config = this.#config;
     const txn = principal.txn;
     const task = txn === undefined ? undefined : this.#task(txn, principal, nowMs);
+    this.#paidBy = 0;
     if (config === undefined) return undefined;
     const window = this.#windowStart(nowMs);
     const windowEndsMs = window + config.window_seconds * 1000;
     const max = config.task;
     if (txn !== undefined && task !== undefined) {
-      if (max.requests !== undefined && !task.requests.take(1, max.requests, config.persist_every - 1, window, nowMs)) {
-        return { limit: 'task.requests', max: max.requests, windowEndsMs };
+      if (max.requests !== undefined) {
+        if (!task.requests.take(1, max.requests, config.persist_every - 1, window, nowMs)) {
+          return { limit: 'task.requests', max: max.requests, windowEndsMs };
+        }
+        this.#paid(task.requests);
       }
       // Writes and amounts are reserved exactly, one call at a time: no extra reserved ahead.
-      if (max.writes !== undefined && match.tier !== 'read' && !task.writes.take(1, max.writes, 0, 0, nowMs)) {
-        return { limit: 'task.writes', max: max.writes, windowEndsMs: null };
+      if (max.writes !== undefined && match.tier !== 'read') {
+        if (!task.writes.take(1, max.writes, 0, 0, nowMs)) {
+          return { limit: 'task.writes', max: max.writes, windowEndsMs: null };
+        }
+        this.#paid(task.writes);
       }
       const amount = max.amount === undefined ? undefined : amountOf(attributes, config.amount_field);
-      if (max.amount !== undefined && amount !== undefined && !task.amount.take(amount, max.amount, 0, 0, nowMs)) {
-        return { limit: 'task.amount', max: max.amount, windowEndsMs: null };
+      if (max.amount !== undefined && amount !== undefined) {
+        if (!task.amount.take(amount, max.amount, 0, 0, nowMs)) {
+          return { limit: 'task.amount', max: max.amount, windowEndsMs: null };
+        }
+        this.#paid(task.amount);
       }
       if (max.distinct_resources !== undefined && !this.#touch(txn, task, match, max.distinct_resources)) {
         return { limit: 'task.distinct_resources', max: max.distinct_resources, windowEndsMs: null };
@@ -170,6 +184,7 @@ export class Limits {
       agentCounter = this.#windowCounter(this.#agents, 'agent', principal.agent.sub, window, nowMs);
       if (!agentCounter.take(1, agent, extra, window, nowMs))
         return { limit: 'agent.requests', max: agent, windowEndsMs };
+      this.#paid(agentCounter);
     }
     const user = config.user.requests;
     if (user !== undefined && !principal.noUser) {
@@ -178,8 +193,32 @@ export class Limits {
         agentCounter?.giveBack(1);
         return { limit: 'user.requests', max: user, windowEndsMs };
       }
+      this.#paid(counter);
     }
     return undefined;
+  }
+
+  /**
+   * `count`, then, for a call within its limits, waits until what it spent is on disk (the state
+   * database's WAL fsynced on libuv's pool, see LimitStore.open): only then may it go upstream.
+   *
+   * @throws MandateError MANDATE_LIMITS_UNAVAILABLE when that fsync failed.
+   */
+  async countDurably(
+    principal: Principal,
+    match: RouteMatch,
+    attributes: Readonly<Record<string, unknown>> | null | undefined,
+    nowMs: number,
+  ): Promise<Crossing | undefined> {
+    const crossing = this.count(principal, match, attributes, nowMs);
+    if (crossing !== undefined) return crossing;
+    const synced = this.#store.synced(this.#paidBy);
+    if (synced !== undefined) await synced;
+    return undefined;
+  }
+
+  #paid(by: { readonly leaseCommit: number }): void {
+    this.#paidBy = Math.max(this.#paidBy, by.leaseCommit);
   }
 
   close(): void {
@@ -207,6 +246,7 @@ export class Limits {
         amount: counter('amount', 0),
         resources: new Set(resources),
         resourceCount: resources.length,
+        resourcesCommit: 0,
         lastSeenMs: nowMs,
         user: owner.user,
       };
@@ -221,11 +261,15 @@ export class Limits {
     // Backend, type and id: the same id under two resource types (or backends) is two resources; a
     // collection (no id) is one resource of its type.
     const resource = `${match.backend.name}/${match.resource.type}/${match.resource.id ?? ''}`;
-    if (task.resources.has(resource)) return true;
-    const { outcome, count } = this.#store.addResource(txn, resource, max);
-    task.resourceCount = count;
-    if (outcome === 'refused') return false;
-    task.resources.add(resource);
+    if (!task.resources.has(resource)) {
+      const { outcome, count, commit } = this.#store.addResource(txn, resource, max);
+      task.resourceCount = count;
+      if (outcome === 'refused') return false;
+      task.resources.add(resource);
+      task.resourcesCommit = commit;
+    }
+    // A resource another call added may still be on its way to disk.
+    this.#paid({ leaseCommit: task.resourcesCommit });
     return true;
   }
 

@@ -25,6 +25,13 @@ export class TaskSuspensions {
    * other processes' rows, so the state in memory ends as the file's last row says.
    */
   #seenId = 0;
+  /**
+   * Own resumptions' row ids, not read back yet: their counters were reset when they were made. Read
+   * back (which happens whenever another connection committed, limit spending included), the
+   * resumption is applied again but must not reset the counters again, which would throw away counts
+   * reserved since.
+   */
+  readonly #resetAlready = new Set<number>();
 
   constructor(store: LimitStore, options: { now: () => number; onResumed: (txn: string) => void }) {
     this.#store = store;
@@ -76,6 +83,7 @@ export class TaskSuspensions {
     this.#apply(change);
     try {
       const id = this.#store.recordChange(change);
+      if (!wanted) this.#resetAlready.add(id);
       const stored = { ...change, id };
       if (wanted) this.#suspended.set(change.txn, stored);
       return { change: stored, changed: true, persisted: true };
@@ -94,18 +102,18 @@ export class TaskSuspensions {
     if (version === this.#seenVersion) return;
     for (const change of this.#store.changesSince(this.#seenId)) {
       this.#seenId = change.id;
-      this.#apply(change);
+      this.#apply(change, !this.#resetAlready.delete(change.id));
     }
     this.#seenVersion = version;
   }
 
-  #apply(change: TaskStateChange): void {
+  #apply(change: TaskStateChange, resetCounters = true): void {
     if (change.state === 'suspended') {
       this.#suspended.set(change.txn, change);
       this.#notify(change.txn);
     } else {
       this.#suspended.delete(change.txn);
-      this.#onResumed(change.txn);
+      if (resetCounters) this.#onResumed(change.txn);
     }
   }
 

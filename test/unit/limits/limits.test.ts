@@ -46,6 +46,30 @@ describe('limits', () => {
     assert.equal(l.count(alice(), contractList(), undefined, T0_MS + 60_000), undefined);
   });
 
+  it('a call goes on once what it spent is on disk, without an fsync on the event loop', async () => {
+    const { limits: l } = limits({ task: { requests: 100 }, persist_every: 10 });
+    const microtasks = async (n: number) => {
+      for (let i = 0; i < n; i++) await Promise.resolve();
+    };
+    const settled: string[] = [];
+    // The first call reserves 1 + 9 ahead; the second draws on that reservation.
+    const first = l.countDurably(alice(), contractList(), undefined, T0_MS).then(() => settled.push('first'));
+    const second = l.countDurably(alice(), contractList(), undefined, T0_MS).then(() => settled.push('second'));
+    await microtasks(10);
+    assert.equal(settled.join(), '', 'both wait for the fsync, which no microtask can finish');
+    await Promise.all([first, second]);
+    assert.equal(settled.join(), 'first,second');
+    // The reservation is on disk now: a call drawing on it goes on at once.
+    const third = l.countDurably(alice(), contractList(), undefined, T0_MS).then(() => settled.push('third'));
+    await microtasks(10);
+    assert.equal(settled.join(), 'first,second,third');
+    await third;
+    // A call that crosses a limit is answered without waiting: nothing of it goes upstream.
+    const { limits: tight } = limits({ task: { requests: 1 } });
+    await tight.countDurably(alice(), contractList(), undefined, T0_MS);
+    assert.equal((await tight.countDurably(alice(), contractList(), undefined, T0_MS))?.limit, 'task.requests');
+  });
+
   it('two processes on one state database never admit more than the maximum between them', () => {
     const first = limits({ task: { requests: 40 }, persist_every: 16 });
     const second = limits({ task: { requests: 40 }, persist_every: 16 }, { file: first.file });
@@ -154,6 +178,25 @@ describe('limits', () => {
     first.limits.suspensions.refresh();
     assert.equal(first.limits.suspensions.isSuspended('task-8841'), false);
     assert.equal(countN(first.limits, 3), 2, 'the budget starts over');
+  });
+
+  it('a resumption read back from the database does not reset the budget counted since', () => {
+    const { limits: l } = limits({ task: { requests: 20 }, persist_every: 8 });
+    const change = {
+      txn: 'task-8841',
+      by: 'ops',
+      via: 'admin_api',
+      reason: 'test',
+      limit: null,
+      user: 'alice',
+    } as const;
+    l.suspensions.change({ ...change, state: 'suspended' });
+    l.suspensions.change({ ...change, state: 'resumed' });
+    assert.equal(countN(l, 4), 4); // reserved 3, then 3 more: 2 of them not used yet
+    // This process's own rows, read again: counting commits on a connection of its own, so the poll
+    // sees the file changed and reads every row since the last it had read.
+    l.suspensions.refresh();
+    assert.equal(countN(l, 30), 16, 'the rest of the budget, not less');
   });
 
   it('the schema refuses unknown keys and non-positive maxima', () => {
