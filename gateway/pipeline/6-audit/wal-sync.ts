@@ -14,6 +14,8 @@ type Synced = (error: Error | undefined) => void;
  * An fsync that fails leaves the durability of everything written since unknown (after a failed
  * fsync Linux may drop the dirty pages and report success next time), so the caller must stop
  * taking writes: see writer-thread.ts.
+ *
+ * The limit store uses it the same way for the state database's budget reservations (limit-store.ts).
  */
 export class WalSync {
   readonly #fd: number;
