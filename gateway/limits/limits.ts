@@ -61,8 +61,6 @@ export class Limits {
   readonly #agents = new Map<string, WindowCounter>();
   readonly #users = new Map<string, WindowCounter>();
   #pollFailing = false;
-  /** Set by `count`: the newest spending commit the call's counts depend on. */
-  #paidBy = 0;
 
   private constructor(store: LimitStore, config: LimitsConfig | undefined, options: LimitsOptions) {
     this.#store = store;
@@ -144,58 +142,7 @@ export class Limits {
     attributes: Readonly<Record<string, unknown>> | null | undefined,
     nowMs: number,
   ): Crossing | undefined {
-    const config = this.#config;
-    const txn = principal.txn;
-    const task = txn === undefined ? undefined : this.#task(txn, principal, nowMs);
-    this.#paidBy = 0;
-    if (config === undefined) return undefined;
-    const window = this.#windowStart(nowMs);
-    const windowEndsMs = window + config.window_seconds * 1000;
-    const max = config.task;
-    if (txn !== undefined && task !== undefined) {
-      if (max.requests !== undefined) {
-        if (!task.requests.take(1, max.requests, config.persist_every - 1, window, nowMs)) {
-          return { limit: 'task.requests', max: max.requests, windowEndsMs };
-        }
-        this.#paid(task.requests);
-      }
-      // Writes and amounts are reserved exactly, one call at a time: no extra reserved ahead.
-      if (max.writes !== undefined && match.tier !== 'read') {
-        if (!task.writes.take(1, max.writes, 0, 0, nowMs)) {
-          return { limit: 'task.writes', max: max.writes, windowEndsMs: null };
-        }
-        this.#paid(task.writes);
-      }
-      const amount = max.amount === undefined ? undefined : amountOf(attributes, config.amount_field);
-      if (max.amount !== undefined && amount !== undefined) {
-        if (!task.amount.take(amount, max.amount, 0, 0, nowMs)) {
-          return { limit: 'task.amount', max: max.amount, windowEndsMs: null };
-        }
-        this.#paid(task.amount);
-      }
-      if (max.distinct_resources !== undefined && !this.#touch(txn, task, match, max.distinct_resources)) {
-        return { limit: 'task.distinct_resources', max: max.distinct_resources, windowEndsMs: null };
-      }
-    }
-    const extra = config.persist_every - 1;
-    const agent = config.agent.requests;
-    let agentCounter: LeasedCounter | undefined;
-    if (agent !== undefined) {
-      agentCounter = this.#windowCounter(this.#agents, 'agent', principal.agent.sub, window, nowMs);
-      if (!agentCounter.take(1, agent, extra, window, nowMs))
-        return { limit: 'agent.requests', max: agent, windowEndsMs };
-      this.#paid(agentCounter);
-    }
-    const user = config.user.requests;
-    if (user !== undefined && !principal.noUser) {
-      const counter = this.#windowCounter(this.#users, 'user', principal.user, window, nowMs);
-      if (!counter.take(1, user, extra, window, nowMs)) {
-        agentCounter?.giveBack(1);
-        return { limit: 'user.requests', max: user, windowEndsMs };
-      }
-      this.#paid(counter);
-    }
-    return undefined;
+    return this.#count(principal, match, attributes, nowMs, { commit: 0 });
   }
 
   /**
@@ -210,15 +157,73 @@ export class Limits {
     attributes: Readonly<Record<string, unknown>> | null | undefined,
     nowMs: number,
   ): Promise<Crossing | undefined> {
-    const crossing = this.count(principal, match, attributes, nowMs);
+    const paid: PaidBy = { commit: 0 };
+    const crossing = this.#count(principal, match, attributes, nowMs, paid);
     if (crossing !== undefined) return crossing;
-    const synced = this.#store.synced(this.#paidBy);
+    const synced = this.#store.synced(paid.commit);
     if (synced !== undefined) await synced;
     return undefined;
   }
 
-  #paid(by: { readonly leaseCommit: number }): void {
-    this.#paidBy = Math.max(this.#paidBy, by.leaseCommit);
+  /** `count`, noting in `paid` the newest spending commit the call's counts depend on. */
+  #count(
+    principal: Principal,
+    match: RouteMatch,
+    attributes: Readonly<Record<string, unknown>> | null | undefined,
+    nowMs: number,
+    paid: PaidBy,
+  ): Crossing | undefined {
+    const config = this.#config;
+    const txn = principal.txn;
+    const task = txn === undefined ? undefined : this.#task(txn, principal, nowMs);
+    if (config === undefined) return undefined;
+    const window = this.#windowStart(nowMs);
+    const windowEndsMs = window + config.window_seconds * 1000;
+    const max = config.task;
+    if (txn !== undefined && task !== undefined) {
+      if (max.requests !== undefined) {
+        if (!task.requests.take(1, max.requests, config.persist_every - 1, window, nowMs)) {
+          return { limit: 'task.requests', max: max.requests, windowEndsMs };
+        }
+        paidBy(paid, task.requests.leaseCommit);
+      }
+      // Writes and amounts are reserved exactly, one call at a time: no extra reserved ahead.
+      if (max.writes !== undefined && match.tier !== 'read') {
+        if (!task.writes.take(1, max.writes, 0, 0, nowMs)) {
+          return { limit: 'task.writes', max: max.writes, windowEndsMs: null };
+        }
+        paidBy(paid, task.writes.leaseCommit);
+      }
+      const amount = max.amount === undefined ? undefined : amountOf(attributes, config.amount_field);
+      if (max.amount !== undefined && amount !== undefined) {
+        if (!task.amount.take(amount, max.amount, 0, 0, nowMs)) {
+          return { limit: 'task.amount', max: max.amount, windowEndsMs: null };
+        }
+        paidBy(paid, task.amount.leaseCommit);
+      }
+      if (max.distinct_resources !== undefined && !this.#touch(txn, task, match, max.distinct_resources, paid)) {
+        return { limit: 'task.distinct_resources', max: max.distinct_resources, windowEndsMs: null };
+      }
+    }
+    const extra = config.persist_every - 1;
+    const agent = config.agent.requests;
+    let agentCounter: LeasedCounter | undefined;
+    if (agent !== undefined) {
+      agentCounter = this.#windowCounter(this.#agents, 'agent', principal.agent.sub, window, nowMs);
+      if (!agentCounter.take(1, agent, extra, window, nowMs))
+        return { limit: 'agent.requests', max: agent, windowEndsMs };
+      paidBy(paid, agentCounter.leaseCommit);
+    }
+    const user = config.user.requests;
+    if (user !== undefined && !principal.noUser) {
+      const counter = this.#windowCounter(this.#users, 'user', principal.user, window, nowMs);
+      if (!counter.take(1, user, extra, window, nowMs)) {
+        agentCounter?.giveBack(1);
+        return { limit: 'user.requests', max: user, windowEndsMs };
+      }
+      paidBy(paid, counter.leaseCommit);
+    }
+    return undefined;
   }
 
   close(): void {
@@ -257,7 +262,7 @@ export class Limits {
   }
 
   /** Whether the task may touch this resource: one it already has, or a new one within `max`. */
-  #touch(txn: string, task: TaskCounters, match: RouteMatch, max: number): boolean {
+  #touch(txn: string, task: TaskCounters, match: RouteMatch, max: number, paid: PaidBy): boolean {
     // Backend, type and id: the same id under two resource types (or backends) is two resources; a
     // collection (no id) is one resource of its type.
     const resource = `${match.backend.name}/${match.resource.type}/${match.resource.id ?? ''}`;
@@ -269,7 +274,7 @@ export class Limits {
       task.resourcesCommit = commit;
     }
     // A resource another call added may still be on its way to disk.
-    this.#paid({ leaseCommit: task.resourcesCommit });
+    paidBy(paid, task.resourcesCommit);
     return true;
   }
 
@@ -309,6 +314,15 @@ export class Limits {
     }
   }
 }
+
+/** The newest spending commit (LimitStore.synced) a call's counts depend on, as they are taken. */
+interface PaidBy {
+  commit: number;
+}
+
+const paidBy = (paid: PaidBy, commit: number): void => {
+  paid.commit = Math.max(paid.commit, commit);
+};
 
 const limitCount = (count: number, max: number | undefined): LimitCount => ({ count, max: max ?? null });
 
