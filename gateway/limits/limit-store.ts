@@ -4,6 +4,12 @@ import { WalSync } from '../pipeline/6-audit/wal-sync.ts';
 import { openStateDb } from '../state/open-state-db.ts';
 import type { CounterName, CounterScope, LimitName, TaskStateChange } from './limit-types.ts';
 
+export interface LimitStoreOptions {
+  readonly busyTimeoutMs?: number;
+  /** How the WAL is fsynced; tests give a disk that cannot sync. Default: `WalSync.open`. */
+  readonly openWalSync?: (dbFile: string) => WalSync;
+}
+
 /**
  * Limit counters and task suspensions in the state database (`gateway.state_db`, SQLite, WAL), in
  * their own tables beside the revocations. Every change is one short transaction, so several
@@ -103,7 +109,7 @@ export class LimitStore {
    * each reservation, as before, under traffic from many users (each user's and task's counters
    * reserving their first counts) one call in ≈ 19 stopped the event loop for an fsync.
    */
-  static open(file: string, options: { busyTimeoutMs?: number } = {}): LimitStore {
+  static open(file: string, options: LimitStoreOptions = {}): LimitStore {
     return openStateDb(
       file,
       schemaSql,
@@ -112,7 +118,7 @@ export class LimitStore {
         let walSync: WalSync | undefined;
         try {
           spend.pragma('synchronous = NORMAL');
-          walSync = WalSync.open(file);
+          walSync = (options.openWalSync ?? WalSync.open)(file);
           return new LimitStore(db, spend, walSync);
         } catch (e) {
           walSync?.close();
@@ -240,6 +246,9 @@ export class LimitStore {
   close(): void {
     try {
       this.#walSync.close();
+    } catch (e) {
+      // After a failed fsync the closing one fails too; that failure was answered on every call since.
+      if (!this.#syncFailed) throw e;
     } finally {
       this.#spend.close();
       this.#db.close();

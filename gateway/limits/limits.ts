@@ -4,7 +4,7 @@ import type { Principal } from '../pipeline/1-authenticate/principal.ts';
 import type { RouteMatch } from '../pipeline/2-resolve/route-match.ts';
 import { log } from '../telemetry/log.ts';
 import { LeasedCounter } from './leased-counter.ts';
-import { LimitStore } from './limit-store.ts';
+import { LimitStore, type LimitStoreOptions } from './limit-store.ts';
 import type { LimitName } from './limit-types.ts';
 import type { LimitCount, LimitsInput } from './limits-input.ts';
 import { TaskSuspensions } from './task-suspensions.ts';
@@ -41,6 +41,8 @@ export interface LimitsOptions {
   readonly now: () => number;
   /** How often suspensions stored by another process are picked up (default 1000 ms). */
   readonly pollMs?: number;
+  /** See LimitStoreOptions: tests give a state database whose WAL cannot be fsynced. */
+  readonly openWalSync?: LimitStoreOptions['openWalSync'];
 }
 
 /** Counters idle this long are dropped from memory (and re-read from the database if used again). */
@@ -73,7 +75,7 @@ export class Limits {
 
   /** Opens the state database and loads the suspensions; throws (the gateway does not start) if it cannot. */
   static open(stateDb: string, config: LimitsConfig | undefined, options: LimitsOptions): Limits {
-    const store = LimitStore.open(stateDb, { busyTimeoutMs: 500 });
+    const store = LimitStore.open(stateDb, { busyTimeoutMs: 500, openWalSync: options.openWalSync });
     try {
       return new Limits(store, config, options);
     } catch (e) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -7,6 +7,7 @@ import { limitsSchema } from '../../../gateway/config/limits-schema.ts';
 import { MandateError } from '../../../gateway/errors.ts';
 import { Limits } from '../../../gateway/limits/limits.ts';
 import type { RouteMatch } from '../../../gateway/pipeline/2-resolve/route-match.ts';
+import { WalSync } from '../../../gateway/pipeline/6-audit/wal-sync.ts';
 import { alice, bob, contractChange, contractList as listFixture, T0_MS } from '../3-authorize/fixtures.ts';
 
 /** GET /procurement/contracts: a read. */
@@ -68,6 +69,29 @@ describe('limits', () => {
     const { limits: tight } = limits({ task: { requests: 1 } });
     await tight.countDurably(alice(), contractList(), undefined, T0_MS);
     assert.equal((await tight.countDurably(alice(), contractList(), undefined, T0_MS))?.limit, 'task.requests');
+  });
+
+  it('a failed fsync refuses the calls it covered and every later one: MANDATE_LIMITS_UNAVAILABLE', async () => {
+    // The WAL "file" the fsync runs on is /dev/null, where fsync fails (EINVAL): a disk that cannot sync.
+    const unsyncable = join(dir, 'unsyncable.db');
+    symlinkSync('/dev/null', `${unsyncable}-wal`);
+    const file = join(dir, `state-${files++}.db`);
+    const config = limitsSchema.parse({ task: { requests: 100 }, persist_every: 10 });
+    const l = Limits.open(file, config, {
+      now: () => T0_MS,
+      pollMs: 60_000,
+      openWalSync: () => WalSync.open(unsyncable),
+    });
+    open.push(l);
+    const unavailable = (e: unknown) => e instanceof MandateError && e.code === 'MANDATE_LIMITS_UNAVAILABLE';
+    // The first call reserves 1 + 9 ahead, the second draws on that reservation: both wait for its fsync.
+    const first = l.countDurably(alice(), contractList(), undefined, T0_MS);
+    const second = l.countDurably(alice(), contractList(), undefined, T0_MS);
+    await assert.rejects(first, unavailable);
+    await assert.rejects(second, unavailable);
+    // Later calls: one drawing on the same unsynced reservation, and one (another task) needing a new one.
+    await assert.rejects(l.countDurably(alice(), contractList(), undefined, T0_MS), unavailable);
+    await assert.rejects(l.countDurably(bob(), contractList(), undefined, T0_MS), unavailable);
   });
 
   it('two processes on one state database never admit more than the maximum between them', () => {
