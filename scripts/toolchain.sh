@@ -59,9 +59,10 @@ ensure_packages() {
 }
 
 ensure_policy() {
-  # Compile rego/ to a Wasm bundle whenever a policy file changed; the gateway loads .build/policy.
+  # Compile rego/ to a Wasm bundle whenever a policy file (or the build) changed; the gateway loads
+  # .build/policy.
   local want have
-  want=$(cd "$ROOT" && find rego -type f -name '*.rego' ! -name '*_test.rego' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+  want=$(cd "$ROOT" && { find rego -type f -name '*.rego' ! -name '*_test.rego' -print0; printf '%s\0' scripts/build-policy.sh scripts/policy-input-paths.ts; } | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
   have=$(cat "$ROOT/.build/policy/.source-hash" 2>/dev/null || true)
   if [ "$want" = "$have" ] && [ -f "$ROOT/.build/policy/policy.wasm" ]; then
     return 0

@@ -4,11 +4,15 @@ import { join } from 'node:path';
 import { type LoadedPolicy, loadPolicy } from '@open-policy-agent/opa-wasm';
 import { MandateError } from '../../errors.ts';
 import type { Decision } from './decision.ts';
+import { DecisionMemo } from './decision-memo.ts';
 import type { PolicyInput } from './policy-input.ts';
 
 /** The policy bundle, compiled to Wasm and running in-process. */
 export interface PolicyEngine {
-  /** Hex SHA-256 over policy.wasm then data.json: which policy decided, recorded with every decision. */
+  /**
+   * Hex SHA-256 over policy.wasm, data.json and input-paths.json (when present): which policy decided,
+   * recorded with every decision.
+   */
   readonly revision: string;
   /**
    * Evaluates `mandate/decision` for one request, synchronously. A result that is not exactly one
@@ -36,7 +40,9 @@ export class PolicyBundleError extends Error {
 const ENTRYPOINT = 'mandate/decision';
 
 /**
- * Loads `<bundleDir>/policy.wasm` and `<bundleDir>/data.json` as built by `scripts/build-policy.sh`.
+ * Loads `<bundleDir>/policy.wasm` and `<bundleDir>/data.json` as built by `scripts/build-policy.sh`,
+ * and `input-paths.json` when the bundle has one: the input paths the policies read, by which
+ * decisions are remembered (decision-memo.ts). The revision covers all three.
  *
  * OPA's Wasm target compiles most builtins into the module; the rest it calls on the host. The
  * gateway supplies `time.now_ns` from `clock` (constant within one evaluation, as in OPA) and
@@ -52,8 +58,21 @@ const ENTRYPOINT = 'mandate/decision';
  * @throws PolicyBundleError when the files are unreadable or the module is unusable.
  */
 export async function loadPolicyEngine(bundleDir: string, clock: () => number): Promise<PolicyEngine> {
-  const [wasm, data] = await Promise.all([read(bundleDir, 'policy.wasm'), read(bundleDir, 'data.json')]);
-  const revision = createHash('sha256').update(wasm).update(data).digest('hex');
+  const [wasm, data, inputPaths] = await Promise.all([
+    read(bundleDir, 'policy.wasm'),
+    read(bundleDir, 'data.json'),
+    readIfPresent(bundleDir, 'input-paths.json'),
+  ]);
+  // The input paths decide which decisions are reused (decision-memo.ts): part of what decided.
+  const hash = createHash('sha256').update(wasm).update(data);
+  if (inputPaths !== undefined) hash.update(inputPaths);
+  const revision = hash.digest('hex');
+  let memo: DecisionMemo | undefined;
+  try {
+    memo = DecisionMemo.forBundle(inputPaths === undefined ? undefined : JSON.parse(inputPaths.toString('utf8')));
+  } catch (cause) {
+    throw new PolicyBundleError(bundleDir, 'input-paths.json is malformed', { cause });
+  }
 
   let nowNs: number | undefined;
   const builtins: Record<string, () => unknown> = {
@@ -88,6 +107,9 @@ export async function loadPolicyEngine(bundleDir: string, clock: () => number): 
   return {
     revision,
     evaluate(input) {
+      const key = memo?.keyOf(input);
+      const known = key === undefined ? undefined : memo?.get(key);
+      if (known !== undefined) return known;
       nowNs = undefined;
       let resultSet: unknown;
       try {
@@ -96,7 +118,10 @@ export async function loadPolicyEngine(bundleDir: string, clock: () => number): 
         // The SDK throws strings and plain objects with internals in them: keep them as the cause only.
         throw new MandateError('MANDATE_AUTHZ_POLICY_ERROR', 'policy evaluation failed', { cause });
       }
-      return toDecision(resultSet, revision);
+      const decision = toDecision(resultSet, revision);
+      // A decision that read the clock held at that instant only.
+      if (key !== undefined && nowNs === undefined) memo?.set(key, decision);
+      return decision;
     },
     evaluateEntrypoint(name, input) {
       const id: unknown = policy.entrypoints[name];
@@ -152,6 +177,16 @@ function evaluator(policy: LoadedPolicy): (input: unknown, entrypoint: number) =
     const memory = new Uint8Array(policy.mem.buffer);
     return JSON.parse(fromUtf8.decode(memory.subarray(result, memory.indexOf(0, result))));
   };
+}
+
+/** A bundle file that older bundles (and bundles built by hand) lack. */
+async function readIfPresent(bundleDir: string, file: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(join(bundleDir, file));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new PolicyBundleError(bundleDir, `cannot read ${file}`, { cause: e });
+  }
 }
 
 async function read(bundleDir: string, file: string): Promise<Buffer> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadPolicyEngine, PolicyBundleError } from '../../../gateway/pipeline/3-authorize/engine.ts';
@@ -18,17 +18,18 @@ const bundleOf = (body: string) => compileBundle(`package mandate\n\n${body}\n`)
 
 const policyError = { name: 'MandateError', code: 'MANDATE_AUTHZ_POLICY_ERROR' };
 
-describe('loadPolicyEngine', () => {
-  let real: string;
-  before(() => {
-    real = buildBundle();
-  });
+let real: string;
+before(() => {
+  real = buildBundle();
+});
 
-  it('revision is the hex SHA-256 of policy.wasm then data.json', async () => {
+describe('loadPolicyEngine', () => {
+  it('revision is the hex SHA-256 of policy.wasm, data.json, then input-paths.json', async () => {
     const engine = await loadPolicyEngine(real, clock);
     const expected = createHash('sha256')
       .update(readFileSync(join(real, 'policy.wasm')))
       .update(readFileSync(join(real, 'data.json')))
+      .update(readFileSync(join(real, 'input-paths.json')))
       .digest('hex');
     assert.match(engine.revision, /^[0-9a-f]{64}$/);
     assert.equal(engine.revision, expected);
@@ -187,5 +188,80 @@ describe('PolicyEngine.evaluate fails closed', () => {
       throw new Error('clock broke');
     });
     assert.throws(() => engine.evaluate(aliceCancels()), policyError);
+  });
+});
+
+describe('PolicyEngine.evaluate remembers decisions by the input the policy reads', () => {
+  const at = (input: PolicyInput, unixMs: number, path = input.request.path): PolicyInput => ({
+    ...input,
+    time: { unix_ms: unixMs, iso: new Date(unixMs).toISOString() },
+    request: { ...input.request, path },
+  });
+
+  it('the real bundle lists what its policies read, never the time, the limits or the whole input', () => {
+    const { version, paths } = JSON.parse(readFileSync(join(real, 'input-paths.json'), 'utf8'));
+    assert.equal(version, 1);
+    assert.ok(Array.isArray(paths) && paths.length > 0);
+    const roots = new Set(paths.map((p: string[]) => p[0]));
+    for (const read of ['action', 'route', 'token', 'user', 'agent_chain']) assert.ok(roots.has(read), read);
+    for (const unread of ['time', 'limits']) assert.ok(!roots.has(unread), unread);
+  });
+
+  it('an input differing only where the policy does not read gets the decision already made', async () => {
+    const engine = await loadPolicyEngine(
+      bundleOf('decision := {"allow": input.action == "procurement.contract.cancel", "reasons": [input.route.tier]}'),
+      clock,
+    );
+    const first = engine.evaluate(aliceCancels());
+    // Another time and path: neither is read, so the same (frozen) decision object comes back.
+    assert.equal(engine.evaluate(at(aliceCancels(), T0_MS + 5000, '/elsewhere')), first);
+    // What is read decides: another action is evaluated afresh.
+    const other = engine.evaluate({ ...aliceCancels(), action: 'procurement.contract.pause' });
+    assert.notEqual(other, first);
+    assert.equal(other.allow, false);
+  });
+
+  it('a policy reading the time, the limits or the whole input is evaluated every time', async () => {
+    const policies = {
+      time: 'decision := {"allow": input.time.unix_ms < 1893456001000, "reasons": []}',
+      limits: 'decision := {"allow": input.limits == null, "reasons": [input.request.path]}',
+      whole: 'everything := input\n\ndecision := {"allow": everything.time.unix_ms < 1893456001000, "reasons": []}',
+      dynamic: 'decision := {"allow": input[k].unix_ms < 1893456001000, "reasons": []} if k := "time"',
+    };
+    for (const [reads, rego] of Object.entries(policies)) {
+      const engine = await loadPolicyEngine(bundleOf(rego), clock);
+      const before = aliceCancels();
+      if (reads === 'limits') {
+        assert.equal(engine.evaluate(before).allow, true, reads);
+        const counted = { ...before, limits: { window_seconds: 60, task: null, agent: null, user: null } };
+        assert.equal(engine.evaluate(counted as unknown as PolicyInput).allow, false, reads);
+        continue;
+      }
+      // T0 is 2030-01-01T00:00:00Z = 1893456000000: allowed at T0, refused two seconds later.
+      assert.equal(engine.evaluate(at(before, T0_MS)).allow, true, reads);
+      assert.equal(engine.evaluate(at(before, T0_MS + 2000)).allow, false, reads);
+    }
+  });
+
+  it('a decision that read the clock is not remembered', async () => {
+    let nowMs = T0_MS;
+    const engine = await loadPolicyEngine(
+      bundleOf('decision := {"allow": time.now_ns() < 1893456001000000000, "reasons": [input.action]}'),
+      () => nowMs,
+    );
+    assert.equal(engine.evaluate(aliceCancels()).allow, true);
+    nowMs += 2000;
+    assert.equal(engine.evaluate(aliceCancels()).allow, false);
+  });
+
+  it('a bundle without input-paths.json is evaluated every time; a malformed one is refused', async () => {
+    const rego = 'decision := {"allow": true, "reasons": [input.request.path]}';
+    const bare = bundleOf(rego);
+    rmSync(join(bare, 'input-paths.json'));
+    const engine = await loadPolicyEngine(bare, clock);
+    assert.notEqual(engine.evaluate(aliceCancels()), engine.evaluate(aliceCancels()));
+    const broken = bundleOf(rego);
+    writeFileSync(join(broken, 'input-paths.json'), '{"version": 1, "paths": [["request", 7]]}');
+    await assert.rejects(loadPolicyEngine(broken, clock), PolicyBundleError);
   });
 });

@@ -34,7 +34,10 @@ export function buildBundle(): string {
   return out;
 }
 
-/** A throwaway bundle compiled from one Rego module, for shapes the real policies never produce. */
+/**
+ * A throwaway bundle compiled from one Rego module, for shapes the real policies never produce; with
+ * its input-paths.json, like the real build.
+ */
 export function compileBundle(rego: string, entrypoint = 'mandate/decision'): string {
   const src = tempDir('rego');
   writeFileSync(join(src, 'policy.rego'), rego);
@@ -47,6 +50,9 @@ export function compileBundle(rego: string, entrypoint = 'mandate/decision'): st
   );
   const out = tempDir('bundle');
   execFileSync('tar', ['xzf', join(src, 'bundle.tar.gz'), '-C', out], { stdio: 'pipe' });
+  // As scripts/build-policy.sh does: the input paths the module reads, by which decisions are remembered.
+  const inputPaths = execFileSync(process.execPath, ['scripts/policy-input-paths.ts', src], { encoding: 'utf8' });
+  writeFileSync(join(out, 'input-paths.json'), inputPaths);
   return out;
 }
 
