@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_AMOUNT, toUnits } from '../limits/amount.ts';
 
 const count = z.number().int().positive().max(1_000_000_000);
 
@@ -25,7 +26,13 @@ export const limitsSchema = z
         /** Different resources (backend, resource type and id) touched, over the task's life. */
         distinct_resources: count.optional(),
         /** Sum of the calls' `amount_field`, over the task's life; calls whose route does not expose it are not counted. */
-        amount: z.number().positive().optional(),
+        amount: z
+          .number()
+          .positive()
+          .max(MAX_AMOUNT)
+          // Counted exactly, in ten-thousandths (gateway/limits/amount.ts).
+          .refine((max) => toUnits(max) !== undefined, 'at most four decimals')
+          .optional(),
       })
       .default({}),
     /** Per agent (the current actor, `act.sub`), across its tasks. */

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { MandateError } from '../errors.ts';
 import { WalSync } from '../pipeline/6-audit/wal-sync.ts';
 import { openStateDb } from '../state/open-state-db.ts';
+import { fromUnits, UNITS_PER_AMOUNT } from './amount.ts';
 import type { CounterName, CounterScope, LimitName, TaskStateChange } from './limit-types.ts';
 
 export interface LimitStoreOptions {
@@ -66,10 +67,10 @@ export class LimitStore {
       // A row from an older window counts as zero; one from a newer window (another process's clock
       // is ahead) is kept: the larger window wins, so the clocks disagreeing never resets a count.
       const window = Math.max(windowStartMs, row?.window_start_ms ?? 0);
-      const value = row !== undefined && row.window_start_ms === window ? row.value : 0;
+      const value = row !== undefined && row.window_start_ms === window ? counted(name, row.value) : 0;
       if (value + need > max) return { granted: 0, value };
       const granted = Math.min(want, max - value);
-      upsert.run(scope, key, name, window, value + granted, nowMs);
+      upsert.run(scope, key, name, window, stored(name, value + granted), nowMs);
       return { granted, value: value + granted };
     }).immediate;
     const hasResource = spend.prepare('SELECT 1 FROM limit_task_resources WHERE txn = ? AND resource = ?').pluck();
@@ -169,7 +170,8 @@ export class LimitStore {
   }
 
   /**
-   * Adds between `need` and `want` to a counter (as much as fits under `max`) in one transaction, or
+   * Adds between `need` and `want` to a counter (as much as fits under `max`; an amount's in units,
+   * see amount.ts) in one transaction, or
    * nothing when even `need` does not fit. Windowed counters restart at zero in a new window;
    * `windowStartMs` 0 is a counter over the task's life.
    */
@@ -189,7 +191,7 @@ export class LimitStore {
   /** A counter's stored value in `windowStartMs` (0 when it has none there). */
   counter(scope: CounterScope, key: string, name: CounterName, windowStartMs: number): number {
     const row = this.#counter.get(scope, key, name);
-    return row !== undefined && row.window_start_ms >= windowStartMs ? row.value : 0;
+    return row !== undefined && row.window_start_ms >= windowStartMs ? counted(name, row.value) : 0;
   }
 
   /**
@@ -288,6 +290,13 @@ interface TaskStateRow {
   limit_name: LimitName | null;
   user: string | null;
 }
+
+// Counts are whole numbers: calls, and amounts in units (amount.ts). The table keeps the amount itself,
+// as an operator reading it expects; rounding the stored double back to units is exact (and absorbs the
+// drift of sums older gateways made in floating point).
+const counted = (name: CounterName, value: number): number =>
+  name === 'amount' ? Math.round(value * UNITS_PER_AMOUNT) : value;
+const stored = (name: CounterName, count: number): number => (name === 'amount' ? fromUnits(count) : count);
 
 // STRICT and CHECK: a row the gateway could not interpret is refused at insert, not skipped at load.
 const schemaSql = `

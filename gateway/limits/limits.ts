@@ -3,6 +3,7 @@ import { MandateError } from '../errors.ts';
 import type { Principal } from '../pipeline/1-authenticate/principal.ts';
 import type { RouteMatch } from '../pipeline/2-resolve/route-match.ts';
 import { log } from '../telemetry/log.ts';
+import { fromUnits, MAX_AMOUNT, toUnits } from './amount.ts';
 import { LeasedCounter } from './leased-counter.ts';
 import { LimitStore, type LimitStoreOptions } from './limit-store.ts';
 import type { LimitName } from './limit-types.ts';
@@ -119,7 +120,7 @@ export class Limits {
               requests: limitCount(task.requests.count(window), config.task.requests),
               writes: limitCount(task.writes.count(0), config.task.writes),
               distinct_resources: limitCount(task.resourceCount, config.task.distinct_resources),
-              amount: limitCount(task.amount.count(0), config.task.amount),
+              amount: limitCount(fromUnits(task.amount.count(0)), config.task.amount),
             },
       agent: { id: agent, requests: limitCount(this.#windowCount(this.#agents, agent, window), config.agent.requests) },
       user:
@@ -136,7 +137,7 @@ export class Limits {
    * the route's request body attributes, where the call's amount is read.
    *
    * @throws MandateError MANDATE_REQUEST_MALFORMED when the amount attribute is present but not a
-   *   non-negative number while an amount limit is configured.
+   *   non-negative number of at most four decimals (amount.ts) while an amount limit is configured.
    */
   count(
     principal: Principal,
@@ -198,7 +199,8 @@ export class Limits {
       }
       const amount = max.amount === undefined ? undefined : amountOf(attributes, config.amount_field);
       if (max.amount !== undefined && amount !== undefined) {
-        if (!task.amount.take(amount, max.amount, 0, 0, nowMs)) {
+        // In units (amount.ts): exact sums, so the boundary is where the limit says.
+        if (!task.amount.take(amount, toUnits(max.amount)!, 0, 0, nowMs)) {
           return { limit: 'task.amount', max: max.amount, windowEndsMs: null };
         }
         paidBy(paid, task.amount.leaseCommit);
@@ -328,14 +330,21 @@ const paidBy = (paid: PaidBy, commit: number): void => {
 
 const limitCount = (count: number, max: number | undefined): LimitCount => ({ count, max: max ?? null });
 
-/** The call's amount: absent (or null) → not counted; present, it must be a non-negative number. */
+/**
+ * The call's amount, in units (amount.ts): absent (or null) → not counted; present, it must be a
+ * non-negative number of at most four decimals, not above MAX_AMOUNT.
+ */
 function amountOf(attributes: Readonly<Record<string, unknown>> | null | undefined, field: string): number | undefined {
   // A body field the route lists but the body lacks reads as null: nothing to count.
   const amount =
     attributes !== null && attributes !== undefined && Object.hasOwn(attributes, field) ? attributes[field] : null;
   if (amount === null) return undefined;
-  if (typeof amount !== 'number' || !Number.isFinite(amount) || amount < 0) {
-    throw new MandateError('MANDATE_REQUEST_MALFORMED', `${field}: a non-negative number is required`);
+  const units = typeof amount === 'number' ? toUnits(amount) : undefined;
+  if (units === undefined) {
+    throw new MandateError(
+      'MANDATE_REQUEST_MALFORMED',
+      `${field}: a non-negative number of at most four decimals, up to ${MAX_AMOUNT}, is required`,
+    );
   }
-  return amount;
+  return units;
 }

@@ -143,6 +143,30 @@ describe('limits', () => {
     );
   });
 
+  it('amounts are summed exactly: the limit is reached at, never beside, the boundary', () => {
+    const malformed = (e: unknown) => e instanceof MandateError && e.code === 'MANDATE_REQUEST_MALFORMED';
+    const order = contractChange('cancel', '1');
+    // In floating point 0.1 + 0.2 > 0.3: the second payment would be refused.
+    const { limits: small, file } = limits({ task: { amount: 0.3 } });
+    assert.equal(small.count(alice(), order, { amount: 0.1 }, T0_MS), undefined);
+    assert.equal(small.count(alice(), order, { amount: 0.2 }, T0_MS), undefined);
+    assert.equal(small.count(alice(), order, { amount: 0.0001 }, T0_MS)?.limit, 'task.amount');
+    assert.equal(small.snapshot(alice(), T0_MS)?.task?.amount.count, 0.3);
+    // A thousand payments of 0.01 reach 10 exactly; the next one is refused.
+    const { limits: cents } = limits({ task: { amount: 10 } });
+    for (let i = 0; i < 1000; i++) assert.equal(cents.count(alice(), order, { amount: 0.01 }, T0_MS), undefined);
+    assert.equal(cents.count(alice(), order, { amount: 0.01 }, T0_MS)?.limit, 'task.amount');
+    // The state database holds the amount itself, and another process (or a restart) reads it exactly.
+    const again = limits({ task: { amount: 0.3 } }, { file });
+    assert.equal(again.limits.snapshot(alice(), T0_MS)?.task?.amount.count, 0.3);
+    assert.equal(again.limits.count(alice(), order, { amount: 0.0001 }, T0_MS)?.limit, 'task.amount');
+    // More than four decimals, or more than the largest amount counted exactly, is refused, not rounded.
+    for (const amount of [0.00001, 1e-7, 1e12, -1, Number.NaN]) {
+      assert.throws(() => cents.count(alice(), order, { amount }, T0_MS), malformed, String(amount));
+    }
+    assert.throws(() => limitsSchema.parse({ task: { amount: 0.00001 } }), /four decimals/);
+  });
+
   it('agent and user limits span tasks; a token without a txn is counted there only', () => {
     const { limits: l } = limits({ task: { requests: 1 }, agent: { requests: 3 }, user: { requests: 100 } });
     const noTask = alice({ txn: undefined });
