@@ -4,7 +4,7 @@
  *
  *   mandate serve --config routes.yaml [--port N] [--demo]
  *   mandate check-config routes.yaml
- *   mandate audit verify --db FILE [--checkpoints FILE] [--keys FILE] | --config routes.yaml
+ *   mandate audit verify --db FILE [--checkpoints FILE] [--keys FILE] [--archive DIR] | --config routes.yaml
  *   mandate audit export --db FILE [--from-seq N] [--since ISO] [--until ISO]
  *   mandate audit rotate-checkpoint-key --config routes.yaml | --key-dir DIR
  *   mandate audit query --db FILE [QUESTION] [filters] [--format table|json|csv]
@@ -40,7 +40,7 @@ const commands: Record<string, () => Promise<{ run(args: string[]): Promise<numb
 const usage = `usage: mandate <command> [options]
   serve --config routes.yaml [--port N] [--demo]   run the gateway
   check-config routes.yaml                          validate a configuration, reporting every error
-  audit verify --db FILE [--checkpoints F] [--keys F] | --config routes.yaml
+  audit verify --db FILE [--checkpoints F] [--keys F] [--archive DIR] | --config routes.yaml
                                                     recompute the chain, check the signed checkpoints
   audit export --db FILE [--from-seq N] [--since ISO] [--until ISO]
                                                     the events as JSON Lines with their hashes

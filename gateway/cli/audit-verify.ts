@@ -1,8 +1,9 @@
 /**
- * `mandate audit verify --db FILE [--checkpoints FILE] [--keys FILE]`, or
+ * `mandate audit verify --db FILE [--checkpoints FILE] [--keys FILE] [--archive DIR]`, or
  * `mandate audit verify --config routes.yaml` (all three from gateway.audit_db and
  * gateway.audit_checkpoint): recomputes the hash chain — across the sealed segments next to the
- * database (audit-<first>-<last>.db) and the database itself — checks every checkpoint's signature,
+ * database (audit-<first>-<last>.db), with `--archive` those retention moved to DIR too, and the
+ * database itself — checks every checkpoint's signature,
  * and compares the chain with the checkpoints —
  * detecting tail truncation when given the external checkpoint file. Prints one result line, and
  * `warning:` lines on stderr for what it could not check.
@@ -21,10 +22,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
 import { PUBLIC_KEYS_FILE } from '../pipeline/6-audit/checkpoint-keys.ts';
-import { chainFiles } from '../pipeline/6-audit/segments.ts';
+import { chainFiles, listSegments } from '../pipeline/6-audit/segments.ts';
 import { type AuditStatus, type AuditVerdict, verifyAudit } from '../pipeline/6-audit/verify-audit.ts';
 
-const usage = 'usage: mandate audit verify --db FILE [--checkpoints FILE] [--keys FILE] | --config routes.yaml';
+const usage =
+  'usage: mandate audit verify --db FILE [--checkpoints FILE] [--keys FILE] [--archive DIR] | --config routes.yaml [--archive DIR]';
 
 const exitCodes: Record<AuditStatus, number> = { intact: 0, broken: 1, bad_checkpoint: 3, truncated: 4, diverged: 5 };
 const labels: Record<AuditStatus, string> = {
@@ -37,7 +39,7 @@ const labels: Record<AuditStatus, string> = {
 
 /** Runs the command; returns the exit code. */
 export async function run(args: string[]): Promise<number> {
-  let values: { db?: string; checkpoints?: string; keys?: string; config?: string };
+  let values: { db?: string; checkpoints?: string; keys?: string; config?: string; archive?: string };
   try {
     values = parseArgs({
       args,
@@ -46,6 +48,7 @@ export async function run(args: string[]): Promise<number> {
         checkpoints: { type: 'string' },
         keys: { type: 'string' },
         config: { type: 'string' },
+        archive: { type: 'string' },
       },
       strict: true,
     }).values;
@@ -67,9 +70,11 @@ export async function run(args: string[]): Promise<number> {
       process.stderr.write(`${usage}\n`);
       return 2;
     }
+    // The sealed segments next to it (segments.ts) and in the archive, in chain order, then the database.
+    const archive = values.archive;
     verdict = await verifyAudit({
-      // The sealed segments next to it (segments.ts), in chain order, then the database itself.
-      files: chainFiles(db),
+      files: chainFiles(db, archive),
+      ...(archive === undefined ? {} : { archived: new Set(listSegments(db, archive).map((s) => s.file)) }),
       ...(values.keys === undefined ? {} : { keysFile: values.keys }),
       ...(values.checkpoints === undefined ? {} : { checkpointsFile: values.checkpoints }),
     });
@@ -82,8 +87,11 @@ export async function run(args: string[]): Promise<number> {
     const retained = verdict.retained
       ? `, seqs 1–${verdict.retained.lastSeq} removed by retention (recorded at seq ${verdict.retained.recordedAt})`
       : '';
+    const archived = verdict.archived
+      ? `, ${verdict.archived.files} archived segment(s) up to seq ${verdict.archived.lastSeq} included`
+      : '';
     process.stdout.write(
-      `OK: audit chain intact, ${verdict.events} events up to seq ${verdict.head.seq}, ${verdict.checkpoints} checkpoints verified${retained} (${db})\n`,
+      `OK: audit chain intact, ${verdict.events} events up to seq ${verdict.head.seq}, ${verdict.checkpoints} checkpoints verified${retained}${archived} (${db})\n`,
     );
   } else {
     process.stdout.write(

@@ -21,9 +21,11 @@ export function segmentFile(activeFile: string, firstSeq: number, lastSeq: numbe
   return join(dirname(activeFile), `${stem(activeFile)}-${pad(firstSeq)}-${pad(lastSeq)}${extname(activeFile)}`);
 }
 
-/** The sealed segments of `activeFile`, in chain order (oldest first). */
-export function listSegments(activeFile: string): Segment[] {
-  const dir = dirname(activeFile);
+/**
+ * The sealed segments of `activeFile`, in chain order (oldest first): those next to it, or those in
+ * `dir` (a retention archive, where they keep their names).
+ */
+export function listSegments(activeFile: string, dir = dirname(activeFile)): Segment[] {
   const pattern = new RegExp(
     `^${escapeRegExp(stem(activeFile))}-(\\d{${DIGITS},})-(\\d{${DIGITS},})${escapeRegExp(extname(activeFile))}$`,
   );
@@ -47,9 +49,23 @@ export function segmentRange(file: string): { firstSeq: number; lastSeq: number 
   return m ? { firstSeq: Number(m[1]), lastSeq: Number(m[2]) } : undefined;
 }
 
-/** Every file of the trail in chain order: the sealed segments, then the active database. */
-export function chainFiles(activeFile: string): string[] {
-  return [...listSegments(activeFile).map((s) => s.file), activeFile];
+/**
+ * Every file of the trail in chain order: the sealed segments (with `archiveDir`, those retention
+ * moved there too), then the active database. Throws when one segment is in both places: which copy
+ * is the trail's is not for this function to guess.
+ */
+export function chainFiles(activeFile: string, archiveDir?: string): string[] {
+  const beside = listSegments(activeFile);
+  // A mistyped archive must not pass as an empty one.
+  if (archiveDir !== undefined && !statSync(archiveDir).isDirectory()) throw new Error(`${archiveDir} is not a folder`);
+  const archived = archiveDir === undefined ? [] : listSegments(activeFile, archiveDir);
+  const names = new Set(beside.map((s) => basename(s.file)));
+  const twice = archived.find((s) => names.has(basename(s.file)));
+  if (twice !== undefined) {
+    throw new Error(`${basename(twice.file)} is both in ${archiveDir} and next to ${activeFile}: verify one copy`);
+  }
+  const segments = [...beside, ...archived].sort((a, b) => a.firstSeq - b.firstSeq || a.lastSeq - b.lastSeq);
+  return [...segments.map((s) => s.file), activeFile];
 }
 
 /** Bytes on disk of a database file with its WAL, 0 for what does not exist. */

@@ -32,6 +32,8 @@ export interface AuditVerdict {
   readonly warnings: readonly string[];
   /** When the oldest segments were removed by retention: up to which seq, and the event recording it. */
   readonly retained?: { readonly lastSeq: number; readonly recordedAt: number };
+  /** Segments read from the retention archive (`archived`), and the last seq they hold. */
+  readonly archived?: { readonly files: number; readonly lastSeq: number };
 }
 
 export interface AuditVerifyInput {
@@ -41,6 +43,11 @@ export interface AuditVerifyInput {
   readonly keysFile?: string;
   /** The external checkpoint file; without it tail truncation cannot be detected (a warning). */
   readonly checkpointsFile?: string;
+  /**
+   * Which of `files` come from the retention archive: segments whose removal the chain records, so
+   * finding them is expected rather than a warning.
+   */
+  readonly archived?: ReadonlySet<string>;
 }
 
 interface Sourced extends Checkpoint {
@@ -85,6 +92,8 @@ export async function verifyAudit(input: AuditVerifyInput): Promise<AuditVerdict
   let first: ChainHead | undefined;
   let events = 0;
   const retentions: RetentionRecord[] = [];
+  /** The seqs each file held, for what retention says it removed. */
+  const held: { file: string; firstSeq: number; lastSeq: number }[] = [];
   for (const file of input.files) {
     const scan = await scanChainParallel(file, wanted, head);
     if (head !== undefined && (scan.start.seq !== head.seq || scan.start.hash !== head.hash)) {
@@ -122,6 +131,7 @@ export async function verifyAudit(input: AuditVerifyInput): Promise<AuditVerdict
       };
     }
     retentions.push(...scan.retentions);
+    held.push({ file, firstSeq: scan.start.seq + 1, lastSeq: scan.head.seq });
     head = scan.head;
   }
   if (!head || !first) throw new Error('no audit database given');
@@ -192,8 +202,10 @@ export async function verifyAudit(input: AuditVerifyInput): Promise<AuditVerdict
     }
     retained = { lastSeq: first.seq, recordedAt: vouching.seq };
   }
+  // Removed seqs found again: expected from the archive, a warning next to the database.
+  const archivedFiles = held.filter((f) => input.archived?.has(f.file));
   for (const r of removals) {
-    if (r.lastSeq > first.seq) {
+    if (held.some((f) => f.firstSeq <= r.lastSeq && !input.archived?.has(f.file))) {
       warnings.push(`retention event seq ${r.seq} removed seqs up to ${r.lastSeq}, but they are still here`);
     }
   }
@@ -205,6 +217,9 @@ export async function verifyAudit(input: AuditVerifyInput): Promise<AuditVerdict
     checkpoints: checkpoints.length,
     warnings,
     ...(retained === undefined ? {} : { retained }),
+    ...(archivedFiles.length === 0
+      ? {}
+      : { archived: { files: archivedFiles.length, lastSeq: Math.max(...archivedFiles.map((f) => f.lastSeq)) } }),
   };
 }
 

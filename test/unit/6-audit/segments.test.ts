@@ -1,12 +1,22 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { Checkpointer } from '../../../gateway/pipeline/6-audit/checkpointer.ts';
 import { type SegmentOptions, SegmentRotation } from '../../../gateway/pipeline/6-audit/segment-rotation.ts';
-import { chainFiles, listSegments, segmentFile } from '../../../gateway/pipeline/6-audit/segments.ts';
+import { chainFiles, listSegments, segmentFile, segmentRange } from '../../../gateway/pipeline/6-audit/segments.ts';
 import { AuditStore } from '../../../gateway/pipeline/6-audit/store.ts';
 import { verifyAudit } from '../../../gateway/pipeline/6-audit/verify-audit.ts';
 import { auditEvent, runMandate } from './fixtures.ts';
@@ -248,6 +258,32 @@ test('retention by age moves old segments to the archive folder, never the activ
   const first = await verifyAudit({ files: [join(archive, archived[0]!)] });
   assert.equal(first.status, 'intact');
   assert.equal((await verify(t)).status, 'intact');
+
+  // With --archive, verify walks the whole chain again, from seq 1, archive and all.
+  const withArchive = (...extra: string[]) =>
+    runMandate(['audit', 'verify', '--db', t.db, '--checkpoints', t.checkpoints, '--keys', t.keys, ...extra]);
+  const whole = withArchive('--archive', archive);
+  assert.equal(whole.status, 0, whole.stdout + whole.stderr);
+  // The 300 calls' events and one retention event per archived segment, from seq 1.
+  const total = 300 + archived.length;
+  assert.match(whole.stdout, new RegExp(`OK: audit chain intact, ${total} events up to seq ${total},`));
+  assert.match(whole.stdout, new RegExp(`${archived.length} archived segment\\(s\\) up to seq \\d+ included`));
+  assert.doesNotMatch(whole.stdout, /removed by retention/);
+  assert.doesNotMatch(whole.stderr, /still here/, 'archived seqs are expected, not a warning');
+  // A folder that is not there is an error, not an empty archive.
+  assert.equal(withArchive('--archive', join(archive, 'missing')).status, 2);
+  // One segment in both places: which copy is the trail's is not guessed.
+  copyFileSync(join(archive, archived[0]!), join(t.dir, archived[0]!));
+  const twice = withArchive('--archive', archive);
+  assert.equal(twice.status, 2, twice.stdout + twice.stderr);
+  assert.match(twice.stderr, /both in/);
+  rmSync(join(t.dir, archived[0]!));
+  // An archived segment lost: the chain no longer continues there.
+  const lost = segmentRange(archived[1]!)!;
+  rmSync(join(archive, archived[1]!));
+  const broken = withArchive('--archive', archive);
+  assert.equal(broken.status, 1, broken.stdout + broken.stderr);
+  assert.match(broken.stdout, new RegExp(`^BROKEN at seq ${lost.firstSeq}:`));
 });
 
 // Tampering across segments: each is caught, with verify's usual exit codes.
