@@ -3,6 +3,7 @@ import type { Config } from '../config/load.ts';
 import type { TrustedIdentityProvider } from '../token-service/subject-token.ts';
 import { ApprovalStore } from './approval-store.ts';
 import { LoginSessions } from './login-sessions.ts';
+import { LoginStore } from './login-store.ts';
 
 /** Where users approve, relative to the gateway's public address. */
 export const APPROVALS_PATH = '/_mandate/approvals';
@@ -39,13 +40,23 @@ export function openApprovals(
       ? `http://${host}`
       : `http://${config.gateway.host}:${config.gateway.port}`;
   };
+  let logins: LoginStore | undefined;
+  try {
+    logins = login ? LoginStore.open(config.gateway.state_db, now) : undefined;
+  } catch (e) {
+    store.close();
+    throw e;
+  }
   return {
     store,
     expiresSeconds: settings.expires_seconds,
     maxPendingPerUser: settings.max_pending_per_user,
     identityProviders,
-    sessions: login ? new LoginSessions(login, settings.session_seconds, now) : undefined,
+    sessions: login && logins ? new LoginSessions(login, settings.session_seconds, logins, now) : undefined,
     publicBase,
-    close: () => store.close(),
+    close: () => {
+      logins?.close();
+      store.close();
+    },
   };
 }

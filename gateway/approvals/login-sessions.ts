@@ -4,6 +4,7 @@ import type { IdentityProviderConfig } from '../config/token-service-schema.ts';
 import { MandateError } from '../errors.ts';
 import { readSecret, type Secret } from '../pipeline/4-inject/secret.ts';
 import { log } from '../telemetry/log.ts';
+import type { LoginStore } from './login-store.ts';
 
 /** A user logged in to the approval page. Held server-side; the browser holds only the random id. */
 export interface Session {
@@ -15,36 +16,27 @@ export interface Session {
   readonly expiresAtMs: number;
 }
 
-interface PendingLogin {
-  readonly verifier: string;
-  readonly nonce: string;
-  readonly redirectUri: string;
-  readonly expiresAtMs: number;
-}
-
 /** A login must come back from the IdP within this long. */
 const LOGIN_WINDOW_MS = 10 * 60 * 1000;
-/** Bounds memory whatever the traffic: the oldest entries go first. */
-const MAX_ENTRIES = 10_000;
 
 /**
  * The approval page's login: Mandate as an OpenID Connect relying party of one identity provider
  * (`identity_providers[].approval_login`), authorization code flow with PKCE (S256), state and nonce,
- * through openid-client. Sessions live in this process only: a restart logs everyone out, which costs
- * a login and never lets a stale session in.
+ * through openid-client. Pending logins and sessions are kept in the state database (login-store.ts),
+ * shared by every gateway process on it and kept across restarts.
  */
 export class LoginSessions {
   readonly #idp: IdentityProviderConfig;
   readonly #sessionMs: number;
   readonly #now: () => number;
-  readonly #pending = new Map<string, PendingLogin>();
-  readonly #sessions = new Map<string, Session>();
+  readonly #store: LoginStore;
   readonly #secret: Secret | undefined;
   #discovered: Promise<client.Configuration> | undefined;
 
-  constructor(idp: IdentityProviderConfig, sessionSeconds: number, now: () => number) {
+  constructor(idp: IdentityProviderConfig, sessionSeconds: number, store: LoginStore, now: () => number) {
     this.#idp = idp;
     this.#sessionMs = sessionSeconds * 1000;
+    this.#store = store;
     this.#now = now;
     // Read at start-up, so a missing secret stops the gateway rather than the first login.
     const ref = idp.approval_login?.client_secret;
@@ -57,7 +49,7 @@ export class LoginSessions {
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
     const nonce = client.randomNonce();
-    remember(this.#pending, state, { verifier, nonce, redirectUri, expiresAtMs: this.#now() + LOGIN_WINDOW_MS });
+    this.#store.addLogin(state, { verifier, nonce, redirectUri, expiresAtMs: this.#now() + LOGIN_WINDOW_MS });
     const url = client.buildAuthorizationUrl(config, {
       redirect_uri: redirectUri,
       scope: 'openid',
@@ -77,8 +69,7 @@ export class LoginSessions {
    */
   async complete(callback: URL, cookieState: string | undefined): Promise<Session> {
     const state = callback.searchParams.get('state') ?? '';
-    const pending = this.#pending.get(state);
-    this.#pending.delete(state);
+    const pending = this.#store.takeLogin(state);
     if (pending === undefined || pending.expiresAtMs <= this.#now() || !sameSecret(cookieState, state)) {
       throw new MandateError(
         'MANDATE_APPROVER_UNAUTHENTICATED',
@@ -114,23 +105,23 @@ export class LoginSessions {
       csrf: randomBytes(32).toString('base64url'),
       expiresAtMs: this.#now() + this.#sessionMs,
     };
-    remember(this.#sessions, session.id, session);
+    this.#store.addSession(session.id, session);
     return session;
   }
 
   /** The live session a cookie names, if any. */
   session(id: string | undefined): Session | undefined {
-    const session = id === undefined ? undefined : this.#sessions.get(id);
-    if (session === undefined) return undefined;
-    if (session.expiresAtMs <= this.#now()) {
-      this.#sessions.delete(session.id);
+    const stored = id === undefined || id === '' ? undefined : this.#store.session(id);
+    if (id === undefined || stored === undefined) return undefined;
+    if (stored.expiresAtMs <= this.#now()) {
+      this.#store.endSession(id);
       return undefined;
     }
-    return session;
+    return { id, ...stored };
   }
 
   end(id: string | undefined): void {
-    if (id !== undefined) this.#sessions.delete(id);
+    if (id !== undefined) this.#store.endSession(id);
   }
 
   // Discovered on first use, not at start-up: an IdP that is down must not stop the gateway. A failed
@@ -157,11 +148,6 @@ export class LoginSessions {
       insecure ? { execute: [client.allowInsecureRequests] } : undefined,
     );
   }
-}
-
-function remember<T>(map: Map<string, T>, key: string, value: T): void {
-  if (map.size >= MAX_ENTRIES) map.delete(map.keys().next().value as string);
-  map.set(key, value);
 }
 
 export function sameSecret(a: string | undefined, b: string): boolean {

@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Browser, chromium } from 'playwright-core';
+import { parse, stringify } from 'yaml';
+import { startGatewayProcess } from './harness.ts';
 import { startTokenStack, type TokenStack } from './token-exchange-harness.ts';
 
 const CANCEL = '/procurement/contracts/12345/cancel';
@@ -119,6 +125,76 @@ describe('approval page', () => {
     assert.equal(tx.stack.procurement.received.filter((r) => r.url === '/contracts/12345/cancel').length, 1);
     const granted = (await tx.stack.auditRows()).find((r) => r.kind === 'approval_granted');
     assert.deepEqual(JSON.parse(String(granted?.detail)).via, 'page');
+  });
+
+  test('behind a load balancer: a login begun on one gateway completes on another; the session outlives a restart', async () => {
+    // Gateway B: the same configuration and state database, an audit trail of its own.
+    const config = parse(readFileSync(tx.stack.configFile, 'utf8'));
+    const start = async (name: string) => {
+      config.gateway.audit_db = join(tx.stack.dir, `audit-${name}.db`);
+      config.gateway.audit_checkpoint = {
+        file: join(tx.stack.dir, `checkpoints-${name}.jsonl`),
+        key_dir: join(tx.stack.dir, `audit-keys-${name}`),
+      };
+      const file = join(tx.stack.dir, `routes-${name}.yaml`);
+      writeFileSync(file, stringify(config));
+      const { gateway, port } = await startGatewayProcess(file, { MANDATE_TEST_APPROVAL_CLIENT_SECRET: clientSecret });
+      return { gateway, port };
+    };
+    const stop = async (gateway: ChildProcess) => {
+      const exited = new Promise((resolve) => gateway.once('exit', resolve));
+      gateway.kill('SIGTERM');
+      await exited;
+    };
+    let b = await start('b');
+    // The load balancer: logins begin on A, everything else (the IdP's callback included) goes to B.
+    const aPort = Number(new URL(tx.stack.url).port);
+    const balancer = createServer((req, res) => {
+      const port = req.url?.startsWith(`${PAGE}login`) ? aPort : b.port;
+      const upstream = request(
+        { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => balancer.listen(0, '127.0.0.1', resolve));
+    const lb = `http://127.0.0.1:${(balancer.address() as AddressInfo).port}`;
+    try {
+      const held = (await (await agentCall()).json()) as { approval_id: string };
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(`${lb}${PAGE}`);
+      await page.fill('input[name=login]', 'alice');
+      await page.fill('input[name=password]', 'any');
+      await page.click('button[type=submit]');
+      await page.click('button[type=submit]'); // consent
+      await page.waitForURL(`${lb}${PAGE}`);
+      assert.equal(await page.locator('#user').textContent(), 'alice', 'B completed the login A began');
+      assert.equal(await page.locator(`section#${held.approval_id}`).count(), 1, 'B lists the call A held');
+
+      // The session cookie works on A directly (a cookie is per host, not per port), and after B restarts.
+      await page.goto(`${tx.stack.url}${PAGE}`);
+      assert.equal(page.url(), `${tx.stack.url}${PAGE}`, 'A knows the session: no login');
+      await stop(b.gateway);
+      b = await start('b2');
+      await page.goto(`${lb}${PAGE}`);
+      assert.equal(page.url(), `${lb}${PAGE}`, 'a restart logged nobody out');
+      await page.locator(`section#${held.approval_id} button.approve`).click();
+      await page.locator(`section#${held.approval_id}`).waitFor({ state: 'detached', timeout: 10_000 });
+      // Approved on the restarted B, used on A: the retry is forwarded (the backend answers it, here
+      // with 409, as the first test cancelled that contract already).
+      const cancels = () => tx.stack.procurement.received.filter((r) => r.url === '/contracts/12345/cancel').length;
+      const before = cancels();
+      const retry = await agentCall(held.approval_id);
+      await retry.arrayBuffer();
+      assert.equal(cancels(), before + 1, `forwarded (${retry.status})`);
+    } finally {
+      balancer.close();
+      await stop(b.gateway);
+    }
   });
 
   test('a form post without a session is refused and audited', async () => {

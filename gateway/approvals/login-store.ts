@@ -1,0 +1,149 @@
+import { createHash } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { openStateDb } from '../state/open-state-db.ts';
+
+/** A login begun at the IdP, waiting for its redirect back: what completing it needs. */
+export interface PendingLogin {
+  readonly verifier: string;
+  readonly nonce: string;
+  readonly redirectUri: string;
+  readonly expiresAtMs: number;
+}
+
+/** A user logged in to the approval page, as stored: the browser holds the id, this only its hash. */
+export interface StoredSession {
+  readonly user: string;
+  readonly issuer: string;
+  /** Synchronizer token every form of the page posts back (CSRF). */
+  readonly csrf: string;
+  readonly expiresAtMs: number;
+}
+
+/** Bounds the tables whatever the traffic: beyond this, the entries closest to expiry go first. */
+const MAX_ROWS = 10_000;
+
+/**
+ * The approval page's pending logins and sessions in the state database (`gateway.state_db`), so
+ * that every gateway process on the file knows them: a login begun on one instance completes on
+ * another behind a load balancer, a session works on all of them, and a restart logs nobody out.
+ * Keys are stored as SHA-256 only, so the file does not hand out sessions; a login's state is used
+ * once (deleted as it is read, in one statement), whichever process reads it first.
+ */
+export class LoginStore {
+  readonly #db: Database.Database;
+  readonly #addLogin: (state: string, login: PendingLogin) => void;
+  readonly #takeLogin: Database.Statement<[string], LoginRow>;
+  readonly #addSession: (id: string, session: StoredSession) => void;
+  readonly #session: Database.Statement<[string], SessionRow>;
+  readonly #endSession: Database.Statement<[string]>;
+
+  private constructor(db: Database.Database, now: () => number) {
+    this.#db = db;
+    // Each insert first drops its table's expired rows, then the ones closest to expiry beyond MAX_ROWS.
+    const pruning = (table: string) => {
+      const expired = db.prepare(`DELETE FROM ${table} WHERE expires_at_ms <= ?`);
+      const overflow = db.prepare(
+        `DELETE FROM ${table} WHERE rowid IN
+           (SELECT rowid FROM ${table} ORDER BY expires_at_ms LIMIT max(0, (SELECT count(*) FROM ${table}) - ?))`,
+      );
+      return () => {
+        expired.run(now());
+        overflow.run(MAX_ROWS - 1);
+      };
+    };
+    const pruneLogins = pruning('approval_logins');
+    const insertLogin = db.prepare(
+      'INSERT INTO approval_logins (state_sha256, verifier, nonce, redirect_uri, expires_at_ms) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.#addLogin = db.transaction((state: string, login: PendingLogin) => {
+      pruneLogins();
+      insertLogin.run(sha256(state), login.verifier, login.nonce, login.redirectUri, login.expiresAtMs);
+    });
+    this.#takeLogin = db.prepare(
+      'DELETE FROM approval_logins WHERE state_sha256 = ? RETURNING verifier, nonce, redirect_uri, expires_at_ms',
+    );
+    const pruneSessions = pruning('approval_sessions');
+    const insertSession = db.prepare(
+      'INSERT INTO approval_sessions (id_sha256, user, issuer, csrf, expires_at_ms) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.#addSession = db.transaction((id: string, session: StoredSession) => {
+      pruneSessions();
+      insertSession.run(sha256(id), session.user, session.issuer, session.csrf, session.expiresAtMs);
+    });
+    this.#session = db.prepare('SELECT user, issuer, csrf, expires_at_ms FROM approval_sessions WHERE id_sha256 = ?');
+    this.#endSession = db.prepare('DELETE FROM approval_sessions WHERE id_sha256 = ?');
+  }
+
+  /** Opens (creating if needed) the database, its folder and the two tables. Throws if it cannot. */
+  static open(file: string, now: () => number): LoginStore {
+    return openStateDb(file, schemaSql, (db) => {
+      // Anyone can begin a login, so a commit here must not stop the event loop for an fsync: a login
+      // or session a power loss takes back costs its user one more login, nothing else.
+      db.pragma('synchronous = NORMAL');
+      return new LoginStore(db, now);
+    });
+  }
+
+  addLogin(state: string, login: PendingLogin): void {
+    this.#addLogin(state, login);
+  }
+
+  /** The pending login of `state`, removed: a state completes one login at most. */
+  takeLogin(state: string): PendingLogin | undefined {
+    const row = this.#takeLogin.get(sha256(state));
+    return (
+      row && { verifier: row.verifier, nonce: row.nonce, redirectUri: row.redirect_uri, expiresAtMs: row.expires_at_ms }
+    );
+  }
+
+  addSession(id: string, session: StoredSession): void {
+    this.#addSession(id, session);
+  }
+
+  /** The session stored under `id`, expired or not (the caller decides). */
+  session(id: string): StoredSession | undefined {
+    const row = this.#session.get(sha256(id));
+    return row && { user: row.user, issuer: row.issuer, csrf: row.csrf, expiresAtMs: row.expires_at_ms };
+  }
+
+  endSession(id: string): void {
+    this.#endSession.run(sha256(id));
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
+
+const sha256 = (key: string): string => createHash('sha256').update(key).digest('hex');
+
+interface LoginRow {
+  verifier: string;
+  nonce: string;
+  redirect_uri: string;
+  expires_at_ms: number;
+}
+
+interface SessionRow {
+  user: string;
+  issuer: string;
+  csrf: string;
+  expires_at_ms: number;
+}
+
+const schemaSql = `
+CREATE TABLE IF NOT EXISTS approval_logins (
+  state_sha256 TEXT PRIMARY KEY,
+  verifier TEXT NOT NULL,
+  nonce TEXT NOT NULL,
+  redirect_uri TEXT NOT NULL,
+  expires_at_ms INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS approval_sessions (
+  id_sha256 TEXT PRIMARY KEY,
+  user TEXT NOT NULL,
+  issuer TEXT NOT NULL,
+  csrf TEXT NOT NULL,
+  expires_at_ms INTEGER NOT NULL
+) STRICT;
+`;
