@@ -31,18 +31,21 @@ const MAX_ROWS = 10_000;
  */
 export class LoginStore {
   readonly #db: Database.Database;
+  /** The connection logins and sessions are added on: commits without an fsync (see `open`). */
+  readonly #quick: Database.Database;
   readonly #addLogin: (state: string, login: PendingLogin) => void;
   readonly #takeLogin: Database.Statement<[string], LoginRow>;
   readonly #addSession: (id: string, session: StoredSession) => void;
   readonly #session: Database.Statement<[string], SessionRow>;
   readonly #endSession: Database.Statement<[string]>;
 
-  private constructor(db: Database.Database, now: () => number) {
+  private constructor(db: Database.Database, quick: Database.Database, now: () => number) {
     this.#db = db;
+    this.#quick = quick;
     // Each insert first drops its table's expired rows, then the ones closest to expiry beyond MAX_ROWS.
     const pruning = (table: string) => {
-      const expired = db.prepare(`DELETE FROM ${table} WHERE expires_at_ms <= ?`);
-      const overflow = db.prepare(
+      const expired = quick.prepare(`DELETE FROM ${table} WHERE expires_at_ms <= ?`);
+      const overflow = quick.prepare(
         `DELETE FROM ${table} WHERE rowid IN
            (SELECT rowid FROM ${table} ORDER BY expires_at_ms LIMIT max(0, (SELECT count(*) FROM ${table}) - ?))`,
       );
@@ -52,21 +55,21 @@ export class LoginStore {
       };
     };
     const pruneLogins = pruning('approval_logins');
-    const insertLogin = db.prepare(
+    const insertLogin = quick.prepare(
       'INSERT INTO approval_logins (state_sha256, verifier, nonce, redirect_uri, expires_at_ms) VALUES (?, ?, ?, ?, ?)',
     );
-    this.#addLogin = db.transaction((state: string, login: PendingLogin) => {
+    this.#addLogin = quick.transaction((state: string, login: PendingLogin) => {
       pruneLogins();
       insertLogin.run(sha256(state), login.verifier, login.nonce, login.redirectUri, login.expiresAtMs);
     });
-    this.#takeLogin = db.prepare(
+    this.#takeLogin = quick.prepare(
       'DELETE FROM approval_logins WHERE state_sha256 = ? RETURNING verifier, nonce, redirect_uri, expires_at_ms',
     );
     const pruneSessions = pruning('approval_sessions');
-    const insertSession = db.prepare(
+    const insertSession = quick.prepare(
       'INSERT INTO approval_sessions (id_sha256, user, issuer, csrf, expires_at_ms) VALUES (?, ?, ?, ?, ?)',
     );
-    this.#addSession = db.transaction((id: string, session: StoredSession) => {
+    this.#addSession = quick.transaction((id: string, session: StoredSession) => {
       pruneSessions();
       insertSession.run(sha256(id), session.user, session.issuer, session.csrf, session.expiresAtMs);
     });
@@ -77,10 +80,17 @@ export class LoginStore {
   /** Opens (creating if needed) the database, its folder and the two tables. Throws if it cannot. */
   static open(file: string, now: () => number): LoginStore {
     return openStateDb(file, schemaSql, (db) => {
-      // Anyone can begin a login, so a commit here must not stop the event loop for an fsync: a login
-      // or session a power loss takes back costs its user one more login, nothing else.
-      db.pragma('synchronous = NORMAL');
-      return new LoginStore(db, now);
+      // Anyone can begin a login, so adding one (or a session) must not stop the event loop for an
+      // fsync: a login or session a power loss takes back costs its user one more login. Ending a
+      // session is committed at FULL on the other connection: a power loss must not bring it back.
+      const quick = openStateDb(file, '', (connection) => connection);
+      try {
+        quick.pragma('synchronous = NORMAL');
+        return new LoginStore(db, quick, now);
+      } catch (e) {
+        quick.close();
+        throw e;
+      }
     });
   }
 
@@ -111,6 +121,7 @@ export class LoginStore {
   }
 
   close(): void {
+    this.#quick.close();
     this.#db.close();
   }
 }
