@@ -191,6 +191,16 @@ describe('approval page', () => {
       const retry = await agentCall(held.approval_id);
       await retry.arrayBuffer();
       assert.equal(cancels(), before + 1, `forwarded (${retry.status})`);
+
+      // Signing out on B ends the session on A too: the old cookie no longer opens the page there.
+      const cookie = (await page.context().cookies()).find((c) => c.name === 'mandate_approvals_session')!;
+      await page.locator(`form[action="${PAGE}logout"] button`).click();
+      await page.waitForLoadState();
+      const replayed = await fetch(`${tx.stack.url}${PAGE}`, {
+        headers: { cookie: `${cookie.name}=${cookie.value}` },
+        redirect: 'manual',
+      });
+      assert.equal(replayed.headers.get('location'), `${PAGE}login`, `status ${replayed.status}`);
     } finally {
       balancer.close();
       await stop(b.gateway);
