@@ -9,6 +9,7 @@ import { crossCheckApprovals } from './approvals-check.ts';
 import { crossCheckRequestAttributes } from './request-attributes-check.ts';
 import { configSchema, type RawConfig } from './schema.ts';
 import { crossCheckTokenService, resolveTokenServicePaths } from './token-service-check.ts';
+import { crossCheckUserNamespaces } from './user-namespace-check.ts';
 
 /** Every problem found in a configuration file, each with its path (`routes[3].backend: …`). */
 export class ConfigError extends Error {
@@ -87,6 +88,7 @@ function crossCheck(config: RawConfig): string[] {
     problems.push(`dev.issuer: "${config.dev.issuer}" is not listed under issuers`);
   }
   problems.push(...crossCheckTokenService(config, backends, issuers));
+  problems.push(...crossCheckUserNamespaces(config));
   problems.push(...crossCheckApprovals(config));
   const known = [...backends].sort().join(', ');
   const seen = new Map<string, number>();

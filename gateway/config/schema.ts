@@ -54,6 +54,8 @@ const issuer = z.strictObject({
   algorithms: z.array(algorithm).min(1).default(['ES256', 'EdDSA']),
   /** Claims of the user copied into the policy input as `user.attributes` (e.g. roles, region). */
   user_claims: z.array(z.string().regex(/^[a-z_][a-z0-9_]*$/)).default(['roles', 'groups']),
+  /** Whose users this issuer's `sub` names (default: the issuer itself); see crossCheckUserNamespaces. */
+  user_namespace: z.string().min(1).optional(),
 });
 
 const credential = z.discriminatedUnion('type', [

@@ -62,6 +62,8 @@ export const identityProviderSchema = z.strictObject({
   approver_audiences: z.array(z.string().min(1)).min(1).optional(),
   /** The approval page logs users in at this IdP (approvals-schema.ts). */
   approval_login: approvalLoginSchema.optional(),
+  /** Whose users this IdP's `sub` names (default: the IdP itself); see crossCheckUserNamespaces. */
+  user_namespace: z.string().min(1).optional(),
 });
 
 const detailCeiling = z.strictObject({

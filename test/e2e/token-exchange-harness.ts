@@ -187,8 +187,11 @@ export async function startTokenStack(
         max_task_lifetime_seconds: 3600,
         max_chain_depth: 2,
       };
+      // The test issuer mints delegation tokens for the IdP's users (alice is one person): one namespace.
+      for (const issuer of config.issuers) issuer.user_namespace = 'corp';
       config.identity_providers = [
         {
+          user_namespace: 'corp',
           issuer: idp.issuer,
           jwks: { url: `${idp.issuer}/jwks` },
           algorithms: ['ES256'],

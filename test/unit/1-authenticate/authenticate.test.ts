@@ -294,9 +294,10 @@ describe('Authenticator.create', () => {
 
   it('scopes keys to their issuer: another trusted issuer key does not verify', async () => {
     const [keyA, keyB] = [await signingKey('a'), await signingKey('b')];
+    // Two issuers for one user directory (users are matched by sub: config/user-namespace-check.ts).
     const issuers = [
-      { issuer: 'https://a.test', jwks: { file: await writeJwksFile([keyA.publicJwk]) } },
-      { issuer: 'https://b.test', jwks: { file: await writeJwksFile([keyB.publicJwk]) } },
+      { issuer: 'https://a.test', jwks: { file: await writeJwksFile([keyA.publicJwk]) }, user_namespace: 'corp' },
+      { issuer: 'https://b.test', jwks: { file: await writeJwksFile([keyB.publicJwk]) }, user_namespace: 'corp' },
     ];
     const clock = new Clock();
     const authenticator = await Authenticator.create(configWith(issuers), { now: clock.now });

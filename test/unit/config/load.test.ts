@@ -132,8 +132,11 @@ test("routes may not use the paths of the gateway's own endpoints", () => {
   ]);
 });
 
-/** With the token service and one identity provider; `idp` adds lines to the provider. */
-const withIdentityProvider = (idp: string, host = '127.0.0.1') =>
+/**
+ * With the token service and one identity provider; `idp` adds lines to the provider, which vouches
+ * for the issuer's users (one user namespace) unless `namespace` says otherwise.
+ */
+const withIdentityProvider = (idp: string, host = '127.0.0.1', namespace = 'user_namespace: https://idp') =>
   minimalConfig({
     rest: `gateway: { host: "${host}" }
 token_service: { issuer: https://mandate, keys_dir: ./keys }
@@ -141,9 +144,23 @@ identity_providers:
   - issuer: https://corp
     jwks: { file: ./corp.json }
     audiences: [https://mandate/exchange]
+    ${namespace}
     ${idp}
 `,
   });
+
+test('every issuer and identity provider must vouch for one user namespace: users are matched by sub', () => {
+  assert.deepEqual(problemsOf(withIdentityProvider('', '127.0.0.1', '')), [
+    'identity_providers[0].user_namespace: users are matched by their token\'s sub alone, so every issuer and identity provider must vouch for one user namespace; "https://corp" here, "https://idp" at issuers[0] (give both the same user_namespace if their subjects are one directory)',
+  ]);
+  // Named alike on both sides: one directory.
+  assert.deepEqual(problemsOf(withIdentityProvider('', '127.0.0.1', 'user_namespace: https://idp')), []);
+  const twoIssuers = minimalConfig({}).replace(
+    'issuers: [{ issuer: https://idp, jwks: { file: ./jwks.json } }]',
+    'issuers: [{ issuer: https://idp, jwks: { file: ./a.json } }, { issuer: https://other, jwks: { file: ./b.json } }]',
+  );
+  assert.ok(problemsOf(twoIssuers).some((p) => p.startsWith('issuers[1].user_namespace: users are matched')));
+});
 
 test("an identity provider's approver audience can never be one of its exchange audiences", () => {
   assert.deepEqual(
