@@ -299,6 +299,11 @@ export const catalogue = {
     reason: 'limits.task_suspended',
     title: 'The task is suspended; its user or an admin must resume it',
   },
+  MANDATE_TASK_ENDED: {
+    status: 403,
+    reason: 'limits.task_ended',
+    title: 'The task ended after going unused for limits.task_idle_days; start a new task',
+  },
   MANDATE_TASK_FORBIDDEN: {
     status: 403,
     reason: 'tasks.forbidden',

@@ -52,6 +52,13 @@ export const limitsSchema = z
      * block of its budget, never gain any. Writes, resources and amounts are persisted per call.
      */
     persist_every: z.number().int().min(1).max(1000).default(16),
+    /**
+     * A task not used for this many days ends: its counters and the resources it touched are deleted
+     * from the state database, and its txn is refused from then on (403 MANDATE_TASK_ENDED, and at the
+     * token endpoint), so the deleted budget cannot start again from zero. Keeps the state database
+     * from growing with every task ever seen.
+     */
+    task_idle_days: z.number().int().min(1).max(3650).default(30),
   })
   .optional();
 

@@ -35,8 +35,13 @@ export class LimitStore {
   readonly #change: (change: Omit<TaskStateChange, 'id'>) => number;
   readonly #counter: Database.Statement<[CounterScope, string, CounterName], CounterRow>;
   readonly #resources: Database.Statement<[string], string>;
-  readonly #task: Database.Statement<[string], { user: string | null }>;
-  readonly #recordTask: Database.Statement<[string, string | null, string, number]>;
+  readonly #task: Database.Statement<
+    [string],
+    { user: string | null; last_seen_ms: number; ended_at_ms: number | null }
+  >;
+  readonly #recordTask: Database.Statement<[string, string | null, string, number, number]>;
+  readonly #seen: (seen: ReadonlyMap<string, number>) => void;
+  readonly #endIdle: (idleBeforeMs: number, nowMs: number) => number;
   readonly #since: Database.Statement<[number], TaskStateRow>;
 
   private constructor(db: Database.Database, spend: Database.Database, walSync: WalSync) {
@@ -47,10 +52,25 @@ export class LimitStore {
       'SELECT window_start_ms, value FROM limit_counters WHERE scope = ? AND key = ? AND name = ?',
     );
     this.#resources = db.prepare<[string], string>('SELECT resource FROM limit_task_resources WHERE txn = ?').pluck();
-    this.#task = db.prepare('SELECT user FROM limit_tasks WHERE txn = ?');
+    this.#task = db.prepare('SELECT user, last_seen_ms, ended_at_ms FROM limit_tasks WHERE txn = ?');
     this.#recordTask = db.prepare(
-      'INSERT OR IGNORE INTO limit_tasks (txn, user, agent, first_seen_ms) VALUES (?, ?, ?, ?)',
+      'INSERT OR IGNORE INTO limit_tasks (txn, user, agent, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?, ?)',
     );
+    // On the spending connection, without an fsync: a last use a power loss takes back can only make a
+    // task end early (refused), never let it spend more.
+    const seen = spend.prepare('UPDATE limit_tasks SET last_seen_ms = ? WHERE txn = ? AND last_seen_ms < ?');
+    this.#seen = spend.transaction((tasks: ReadonlyMap<string, number>) => {
+      for (const [txn, atMs] of tasks) seen.run(atMs, txn, atMs);
+    });
+    const idle = 'SELECT txn FROM limit_tasks WHERE ended_at_ms IS NULL AND last_seen_ms < ?';
+    const dropCounters = db.prepare(`DELETE FROM limit_counters WHERE scope = 'task' AND key IN (${idle})`);
+    const dropResources = db.prepare(`DELETE FROM limit_task_resources WHERE txn IN (${idle})`);
+    const end = db.prepare('UPDATE limit_tasks SET ended_at_ms = ? WHERE ended_at_ms IS NULL AND last_seen_ms < ?');
+    this.#endIdle = db.transaction((idleBeforeMs: number, nowMs: number) => {
+      dropCounters.run(idleBeforeMs);
+      dropResources.run(idleBeforeMs);
+      return end.run(nowMs, idleBeforeMs).changes;
+    });
     this.#since = db.prepare('SELECT * FROM task_states WHERE id > ? ORDER BY id');
     const spendingCounter = spend.prepare<[CounterScope, string, CounterName], CounterRow>(
       'SELECT window_start_ms, value FROM limit_counters WHERE scope = ? AND key = ? AND name = ?',
@@ -115,6 +135,7 @@ export class LimitStore {
       file,
       schemaSql,
       (db) => {
+        migrateTasks(db);
         const spend = openStateDb(file, '', (connection) => connection, options);
         let walSync: WalSync | undefined;
         try {
@@ -210,9 +231,28 @@ export class LimitStore {
    * Claims `txn` for `user` (null: a background agent's task) unless it is someone's already; returns
    * whose it is now. The token service claims at issuance, so a task id is never shared across users.
    */
-  claimTask(txn: string, user: string | null, agent: string, nowMs: number): { user: string | null } {
-    this.#recordTask.run(txn, user, agent, nowMs);
-    return this.#task.get(txn)!;
+  claimTask(txn: string, user: string | null, agent: string, nowMs: number): { user: string | null; ended: boolean } {
+    this.#recordTask.run(txn, user, agent, nowMs, nowMs);
+    const task = this.#task.get(txn)!;
+    // Taken up again after a pause: its last use is now, before another process's clean-up looks.
+    if (task.ended_at_ms === null && task.last_seen_ms < nowMs - RESEEN_AFTER_MS) {
+      this.taskSeen(new Map([[txn, nowMs]]));
+    }
+    return { user: task.user, ended: task.ended_at_ms !== null };
+  }
+
+  /** Records when tasks were last used (txn → ms), in one transaction. */
+  taskSeen(tasks: ReadonlyMap<string, number>): void {
+    if (tasks.size > 0) this.#seen(tasks);
+  }
+
+  /**
+   * Ends every task not used since `idleBeforeMs`: its counters and resources are deleted and its txn
+   * is kept as ended, so no token naming it is admitted again (a deleted budget must not restart from
+   * zero). Returns how many ended.
+   */
+  endIdleTasks(idleBeforeMs: number, nowMs: number): number {
+    return this.#endIdle(idleBeforeMs, nowMs);
   }
 
   /** The user first seen with this txn; null for a background agent's task or one never seen. */
@@ -291,6 +331,25 @@ interface TaskStateRow {
   user: string | null;
 }
 
+/** A task loaded again records its use when its last recorded one is older than this (hourly touches do the rest). */
+const RESEEN_AFTER_MS = 3600_000;
+
+/**
+ * `limit_tasks` as older gateways created it lacks when a task was last used and when it ended: added,
+ * a task's last use counting from its first sight until a gateway records a later one.
+ */
+function migrateTasks(db: Database.Database): void {
+  const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('limit_tasks');
+  if (!columns.includes('last_seen_ms')) {
+    db.exec(
+      'ALTER TABLE limit_tasks ADD COLUMN last_seen_ms INTEGER; UPDATE limit_tasks SET last_seen_ms = first_seen_ms',
+    );
+  }
+  if (!columns.includes('ended_at_ms')) db.exec('ALTER TABLE limit_tasks ADD COLUMN ended_at_ms INTEGER');
+  // The tasks a clean-up looks at: those not ended, by last use.
+  db.exec('CREATE INDEX IF NOT EXISTS limit_tasks_open ON limit_tasks (last_seen_ms) WHERE ended_at_ms IS NULL');
+}
+
 // Counts are whole numbers: calls, and amounts in units (amount.ts). The table keeps the amount itself,
 // as an operator reading it expects; rounding the stored double back to units is exact (and absorbs the
 // drift of sums older gateways made in floating point).
@@ -318,7 +377,9 @@ CREATE TABLE IF NOT EXISTS limit_tasks (
   txn TEXT PRIMARY KEY,
   user TEXT,
   agent TEXT NOT NULL,
-  first_seen_ms INTEGER NOT NULL
+  first_seen_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER,
+  ended_at_ms INTEGER
 ) STRICT;
 CREATE TABLE IF NOT EXISTS task_states (
   id INTEGER PRIMARY KEY,

@@ -48,6 +48,9 @@ export interface LimitsOptions {
 
 /** Counters idle this long are dropped from memory (and re-read from the database if used again). */
 const IDLE_MS = 10 * 60_000;
+/** How often each process ends the tasks unused for `limits.task_idle_days`. */
+const TASK_CLEAN_UP_EVERY_MS = 3600_000;
+const DAY_MS = 86_400_000;
 
 /**
  * The behavioural limits (routes.yaml `limits`) and the task kill switch. Counted in memory on every
@@ -64,11 +67,13 @@ export class Limits {
   readonly #agents = new Map<string, WindowCounter>();
   readonly #users = new Map<string, WindowCounter>();
   #pollFailing = false;
+  #lastTaskCleanUpMs: number;
 
   private constructor(store: LimitStore, config: LimitsConfig | undefined, options: LimitsOptions) {
     this.#store = store;
     this.#config = config;
     this.#now = options.now;
+    this.#lastTaskCleanUpMs = options.now();
     this.suspensions = new TaskSuspensions(store, { now: options.now, onResumed: (txn) => this.#tasks.delete(txn) });
     this.#timer = setInterval(() => this.#poll(), options.pollMs ?? 1000);
     this.#timer.unref();
@@ -86,14 +91,17 @@ export class Limits {
   }
 
   /**
-   * Whether `txn` may be issued for `user` (null: a background agent): it is new, and is now theirs, or
-   * it is already theirs. Another user's task id is refused at the token endpoint: its budget, its
-   * suspension and who may resume it are keyed by the txn alone.
+   * Whether `txn` may be issued for `user` (null: a background agent): `claimed` when it is new, and
+   * is now theirs, or is already theirs; `other_user` when it is another user's (its budget, its
+   * suspension and who may resume it are keyed by the txn alone); `ended` when it ended unused
+   * (limits.task_idle_days).
    */
-  claimTask(txn: string, user: string | null, agent: string, nowMs: number): boolean {
+  claimTask(txn: string, user: string | null, agent: string, nowMs: number): 'claimed' | 'other_user' | 'ended' {
     const known = this.#tasks.get(txn);
-    if (known !== undefined) return known.user === user;
-    return this.#store.claimTask(txn, user, agent, nowMs).user === user;
+    if (known !== undefined) return known.user === user ? 'claimed' : 'other_user';
+    const task = this.#store.claimTask(txn, user, agent, nowMs);
+    if (task.ended) return 'ended';
+    return task.user === user ? 'claimed' : 'other_user';
   }
 
   /** The user who may resume this task besides an admin: the one seen with it; null if unknown. */
@@ -232,7 +240,12 @@ export class Limits {
 
   close(): void {
     clearInterval(this.#timer);
-    this.#store.close();
+    try {
+      // What this process used last: a task in use must not look idle to the next clean-up.
+      this.#store.taskSeen(new Map([...this.#tasks].map(([txn, task]) => [txn, task.lastSeenMs])));
+    } finally {
+      this.#store.close();
+    }
   }
 
   #windowStart(nowMs: number): number {
@@ -246,6 +259,7 @@ export class Limits {
     if (task === undefined) {
       // Whose task it is: this user's if it is new, else whoever it was first seen (or issued) with.
       const owner = this.#store.claimTask(txn, principal.noUser ? null : principal.user, principal.agent.sub, nowMs);
+      if (owner.ended) throw new MandateError('MANDATE_TASK_ENDED', `task ${txn} ended after going unused`);
       const resources = this.#store.resources(txn);
       const counter = (name: 'requests' | 'writes' | 'amount', window: number) =>
         new LeasedCounter(this.#store, 'task', txn, name, window);
@@ -312,10 +326,39 @@ export class Limits {
       if (!this.#pollFailing) log.error({ err }, 'cannot read task suspensions from the state database');
       this.#pollFailing = true;
     }
-    const idleBefore = this.#now() - Math.max(IDLE_MS, 2 * (this.#config?.window_seconds ?? 60) * 1000);
-    for (const counters of [this.#tasks, this.#agents, this.#users] as Map<string, { lastSeenMs: number }>[]) {
+    const nowMs = this.#now();
+    const idleBefore = nowMs - Math.max(IDLE_MS, 2 * (this.#config?.window_seconds ?? 60) * 1000);
+    // A task forgotten here records its last use first: tasks unused for days end (#endIdleTasks).
+    const forgotten = new Map<string, number>();
+    for (const [txn, task] of this.#tasks) {
+      if (task.lastSeenMs < idleBefore) {
+        forgotten.set(txn, task.lastSeenMs);
+        this.#tasks.delete(txn);
+      }
+    }
+    for (const counters of [this.#agents, this.#users]) {
       for (const [key, entry] of counters) if (entry.lastSeenMs < idleBefore) counters.delete(key);
     }
+    try {
+      this.#store.taskSeen(forgotten);
+      if (nowMs - this.#lastTaskCleanUpMs >= TASK_CLEAN_UP_EVERY_MS) this.endIdleTasks(nowMs);
+    } catch (err) {
+      log.error({ err }, 'cannot record task use in the state database');
+    }
+  }
+
+  /**
+   * Ends the tasks unused for `limits.task_idle_days` (LimitStore.endIdleTasks), after recording the
+   * last use of every task this process holds, so none in use ends. Runs hourly from the poll, on
+   * every process sharing the state database; returns how many ended.
+   */
+  endIdleTasks(nowMs: number): number {
+    this.#lastTaskCleanUpMs = nowMs;
+    if (this.#config === undefined) return 0;
+    this.#store.taskSeen(new Map([...this.#tasks].map(([txn, task]) => [txn, task.lastSeenMs])));
+    const ended = this.#store.endIdleTasks(nowMs - this.#config.task_idle_days * DAY_MS, nowMs);
+    if (ended > 0) log.info({ ended, idleDays: this.#config.task_idle_days }, 'idle tasks ended');
+    return ended;
   }
 }
 

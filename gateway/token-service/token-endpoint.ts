@@ -181,9 +181,10 @@ async function exchange(gw: Gateway, ts: TokenService, req: IncomingMessage, fac
   //     else's agent can spend its budget, get it suspended, or become the one who may resume it.
   const taskUser =
     subject === null ? null : subject.kind === 'user' ? subject.user : prior!.noUser ? null : prior!.user;
-  if (!gw.limits.claimTask(task.txn, taskUser, client.config.id, nowMs)) {
-    throw new OAuthError('invalid_request', 'txn.other_users_task');
-  }
+  //     A task that ended unused (limits.task_idle_days) is not started again.
+  const claim = gw.limits.claimTask(task.txn, taskUser, client.config.id, nowMs);
+  if (claim === 'other_user') throw new OAuthError('invalid_request', 'txn.other_users_task');
+  if (claim === 'ended') throw new OAuthError('invalid_request', 'task.ended');
 
   // 6. Target, then the decision: requested ∩ what the subject may pass on ∩ the agent's ceiling.
   const backend = resolveTarget(gw.config.backends, audience, resource, subject);

@@ -3,6 +3,7 @@ import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { limitsSchema } from '../../../gateway/config/limits-schema.ts';
 import { MandateError } from '../../../gateway/errors.ts';
 import { Limits } from '../../../gateway/limits/limits.ts';
@@ -167,6 +168,53 @@ describe('limits', () => {
     assert.throws(() => limitsSchema.parse({ task: { amount: 0.00001 } }), /four decimals/);
   });
 
+  it('a task unused for task_idle_days ends: its rows are deleted and its txn is refused for good', () => {
+    const day = 86_400_000;
+    let nowMs = T0_MS;
+    const config = { task: { requests: 100, distinct_resources: 10 }, task_idle_days: 2 };
+    const { limits: l, file } = limits(config, { now: () => nowMs });
+    const busy = alice({ txn: 'busy-task' });
+    const idle = alice({ txn: 'idle-task' });
+    assert.equal(l.count(idle, contractChange('cancel', '1'), undefined, nowMs), undefined);
+    // Another process on the file keeps busy-task in use, day after day.
+    const other = limits(config, { file, now: () => nowMs }).limits;
+    for (let d = 0; d < 3; d++) {
+      nowMs = T0_MS + d * day;
+      assert.equal(other.count(busy, contractList(), undefined, nowMs), undefined);
+      other.endIdleTasks(nowMs); // records what it holds, as its hourly clean-up does
+    }
+    nowMs = T0_MS + 2 * day + 1;
+    // The first process still holds idle-task in memory, unused since T0: it does not keep it alive.
+    assert.equal(other.endIdleTasks(nowMs), 1, 'idle-task ended; busy-task was used a day ago');
+    const db = new Database(file, { readonly: true });
+    const rows = (table: string, column: string) =>
+      (db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${column} = ?`).get('idle-task') as { n: number }).n;
+    assert.deepEqual([rows('limit_counters', 'key'), rows('limit_task_resources', 'txn')], [0, 0]);
+    db.close();
+    // A process that never held it refuses it, at the proxy and at the token endpoint.
+    const fresh = limits(config, { file, now: () => nowMs }).limits;
+    assert.throws(
+      () => fresh.count(idle, contractList(), undefined, nowMs),
+      (e: unknown) => e instanceof MandateError && e.code === 'MANDATE_TASK_ENDED',
+    );
+    assert.equal(fresh.claimTask('idle-task', 'alice', 'hr-agent', nowMs), 'ended');
+    assert.equal(fresh.claimTask('busy-task', 'alice', 'hr-agent', nowMs), 'claimed');
+    assert.equal(fresh.claimTask('busy-task', 'bob', 'hr-agent', nowMs), 'other_user');
+    assert.equal(fresh.count(busy, contractList(), undefined, nowMs), undefined);
+  });
+
+  it('a state database from before task ends gains their columns; its tasks count from their first sight', () => {
+    const file = join(dir, `state-${files++}.db`);
+    const old = new Database(file);
+    old.exec(`CREATE TABLE limit_tasks (txn TEXT PRIMARY KEY, user TEXT, agent TEXT NOT NULL, first_seen_ms INTEGER NOT NULL) STRICT;
+      INSERT INTO limit_tasks VALUES ('old-task', 'alice', 'hr-agent', ${T0_MS})`);
+    old.close();
+    const l = limits({ task: { requests: 5 }, task_idle_days: 1 }, { file }).limits;
+    assert.equal(l.claimTask('old-task', 'alice', 'hr-agent', T0_MS), 'claimed');
+    assert.equal(l.endIdleTasks(T0_MS + 86_400_000 + 1), 1);
+    assert.equal(l.claimTask('old-task', 'alice', 'hr-agent', T0_MS), 'ended');
+  });
+
   it('agent and user limits span tasks; a token without a txn is counted there only', () => {
     const { limits: l } = limits({ task: { requests: 1 }, agent: { requests: 3 }, user: { requests: 100 } });
     const noTask = alice({ txn: undefined });
@@ -258,6 +306,8 @@ describe('limits', () => {
       user: {},
       amount_field: 'amount',
       persist_every: 16,
+      task_idle_days: 30,
     });
+    assert.equal(limitsSchema.safeParse({ task_idle_days: 0 }).success, false);
   });
 });
