@@ -229,7 +229,8 @@ export class LimitStore {
 
   /**
    * Claims `txn` for `user` (null: a background agent's task) unless it is someone's already; returns
-   * whose it is now. The token service claims at issuance, so a task id is never shared across users.
+   * whose it is now, and whether it ended (`endIdleTasks`). The token service claims at issuance, so a
+   * task id is never shared across users.
    */
   claimTask(txn: string, user: string | null, agent: string, nowMs: number): { user: string | null; ended: boolean } {
     this.#recordTask.run(txn, user, agent, nowMs, nowMs);
@@ -339,15 +340,17 @@ const RESEEN_AFTER_MS = 3600_000;
  * a task's last use counting from its first sight until a gateway records a later one.
  */
 function migrateTasks(db: Database.Database): void {
-  const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('limit_tasks');
-  if (!columns.includes('last_seen_ms')) {
-    db.exec(
-      'ALTER TABLE limit_tasks ADD COLUMN last_seen_ms INTEGER; UPDATE limit_tasks SET last_seen_ms = first_seen_ms',
-    );
-  }
-  if (!columns.includes('ended_at_ms')) db.exec('ALTER TABLE limit_tasks ADD COLUMN ended_at_ms INTEGER');
-  // The tasks a clean-up looks at: those not ended, by last use.
-  db.exec('CREATE INDEX IF NOT EXISTS limit_tasks_open ON limit_tasks (last_seen_ms) WHERE ended_at_ms IS NULL');
+  // Under the write lock, so two gateways starting on one old file do not both add the columns.
+  db.transaction(() => {
+    const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('limit_tasks');
+    if (!columns.includes('last_seen_ms')) {
+      db.exec('ALTER TABLE limit_tasks ADD COLUMN last_seen_ms INTEGER');
+      db.exec('UPDATE limit_tasks SET last_seen_ms = first_seen_ms');
+    }
+    if (!columns.includes('ended_at_ms')) db.exec('ALTER TABLE limit_tasks ADD COLUMN ended_at_ms INTEGER');
+    // The tasks a clean-up looks at: those not ended, by last use.
+    db.exec('CREATE INDEX IF NOT EXISTS limit_tasks_open ON limit_tasks (last_seen_ms) WHERE ended_at_ms IS NULL');
+  }).immediate();
 }
 
 // Counts are whole numbers: calls, and amounts in units (amount.ts). The table keeps the amount itself,
