@@ -42,37 +42,30 @@ export class LoginStore {
   private constructor(db: Database.Database, quick: Database.Database, now: () => number) {
     this.#db = db;
     this.#quick = quick;
-    // Each insert first drops its table's expired rows, then the ones closest to expiry beyond MAX_ROWS.
-    const pruning = (table: string) => {
+    // Each add first drops its table's expired rows, then the ones closest to expiry beyond MAX_ROWS,
+    // then inserts: `values` are the table's columns in order, the key's SHA-256 first.
+    const adding = (table: string, columns: string) => {
       const expired = quick.prepare(`DELETE FROM ${table} WHERE expires_at_ms <= ?`);
       const overflow = quick.prepare(
         `DELETE FROM ${table} WHERE rowid IN
            (SELECT rowid FROM ${table} ORDER BY expires_at_ms LIMIT max(0, (SELECT count(*) FROM ${table}) - ?))`,
       );
-      return () => {
+      const insert = quick.prepare(`INSERT INTO ${table} (${columns}) VALUES (?, ?, ?, ?, ?)`);
+      return quick.transaction((...values: (string | number)[]) => {
         expired.run(now());
         overflow.run(MAX_ROWS - 1);
-      };
+        insert.run(...values);
+      });
     };
-    const pruneLogins = pruning('approval_logins');
-    const insertLogin = quick.prepare(
-      'INSERT INTO approval_logins (state_sha256, verifier, nonce, redirect_uri, expires_at_ms) VALUES (?, ?, ?, ?, ?)',
-    );
-    this.#addLogin = quick.transaction((state: string, login: PendingLogin) => {
-      pruneLogins();
-      insertLogin.run(sha256(state), login.verifier, login.nonce, login.redirectUri, login.expiresAtMs);
-    });
+    const addLogin = adding('approval_logins', 'state_sha256, verifier, nonce, redirect_uri, expires_at_ms');
+    this.#addLogin = (state, login) =>
+      addLogin(sha256(state), login.verifier, login.nonce, login.redirectUri, login.expiresAtMs);
     this.#takeLogin = quick.prepare(
       'DELETE FROM approval_logins WHERE state_sha256 = ? RETURNING verifier, nonce, redirect_uri, expires_at_ms',
     );
-    const pruneSessions = pruning('approval_sessions');
-    const insertSession = quick.prepare(
-      'INSERT INTO approval_sessions (id_sha256, user, issuer, csrf, expires_at_ms) VALUES (?, ?, ?, ?, ?)',
-    );
-    this.#addSession = quick.transaction((id: string, session: StoredSession) => {
-      pruneSessions();
-      insertSession.run(sha256(id), session.user, session.issuer, session.csrf, session.expiresAtMs);
-    });
+    const addSession = adding('approval_sessions', 'id_sha256, user, issuer, csrf, expires_at_ms');
+    this.#addSession = (id, session) =>
+      addSession(sha256(id), session.user, session.issuer, session.csrf, session.expiresAtMs);
     this.#session = db.prepare('SELECT user, issuer, csrf, expires_at_ms FROM approval_sessions WHERE id_sha256 = ?');
     this.#endSession = db.prepare('DELETE FROM approval_sessions WHERE id_sha256 = ?');
   }
