@@ -68,12 +68,16 @@ export class Limits {
   readonly #users = new Map<string, WindowCounter>();
   #pollFailing = false;
   #lastTaskCleanUpMs: number;
+  /** `limits.task.amount` in units (amount.ts), the schema having checked it converts exactly. */
+  readonly #maxAmountUnits: number | undefined;
 
   private constructor(store: LimitStore, config: LimitsConfig | undefined, options: LimitsOptions) {
     this.#store = store;
     this.#config = config;
     this.#now = options.now;
     this.#lastTaskCleanUpMs = options.now();
+    const maxAmount = config?.task.amount;
+    this.#maxAmountUnits = maxAmount === undefined ? undefined : toUnits(maxAmount);
     this.suspensions = new TaskSuspensions(store, { now: options.now, onResumed: (txn) => this.#tasks.delete(txn) });
     this.#timer = setInterval(() => this.#poll(), options.pollMs ?? 1000);
     this.#timer.unref();
@@ -208,7 +212,7 @@ export class Limits {
       const amount = max.amount === undefined ? undefined : amountOf(attributes, config.amount_field);
       if (max.amount !== undefined && amount !== undefined) {
         // In units (amount.ts): exact sums, so the boundary is where the limit says.
-        if (!task.amount.take(amount, toUnits(max.amount)!, 0, 0, nowMs)) {
+        if (!task.amount.take(amount, this.#maxAmountUnits!, 0, 0, nowMs)) {
           return { limit: 'task.amount', max: max.amount, windowEndsMs: null };
         }
         paidBy(paid, task.amount.leaseCommit);
@@ -242,10 +246,15 @@ export class Limits {
     clearInterval(this.#timer);
     try {
       // What this process used last: a task in use must not look idle to the next clean-up.
-      this.#store.taskSeen(new Map([...this.#tasks].map(([txn, task]) => [txn, task.lastSeenMs])));
+      this.#store.taskSeen(this.#lastUses());
     } finally {
       this.#store.close();
     }
+  }
+
+  /** When this process last used each task it holds (txn → ms). */
+  #lastUses(): Map<string, number> {
+    return new Map([...this.#tasks].map(([txn, task]) => [txn, task.lastSeenMs]));
   }
 
   #windowStart(nowMs: number): number {
@@ -355,7 +364,7 @@ export class Limits {
   endIdleTasks(nowMs: number): number {
     this.#lastTaskCleanUpMs = nowMs;
     if (this.#config === undefined) return 0;
-    this.#store.taskSeen(new Map([...this.#tasks].map(([txn, task]) => [txn, task.lastSeenMs])));
+    this.#store.taskSeen(this.#lastUses());
     const ended = this.#store.endIdleTasks(nowMs - this.#config.task_idle_days * DAY_MS, nowMs);
     if (ended > 0) log.info({ ended, idleDays: this.#config.task_idle_days }, 'idle tasks ended');
     return ended;
