@@ -8,10 +8,12 @@ import type { AuditEvent } from './6-audit/event.ts';
 
 /**
  * Where events go: group commit into the SQLite store in production. `append` settles once the event
- * is committed and rejects with MANDATE_AUDIT_UNAVAILABLE when it cannot be.
+ * is committed and rejects with MANDATE_AUDIT_UNAVAILABLE when it cannot be. `appendRidingAlong` is
+ * the same for an event nothing waits on, which may wait (briefly) to share the next commit.
  */
 export interface AuditSink {
   append(event: AuditEvent): Promise<unknown>;
+  appendRidingAlong(event: AuditEvent): Promise<unknown>;
 }
 
 /**
@@ -61,7 +63,8 @@ export class AuditTrail {
     // What went upstream: a streamed body is known only now, hashed on its way; a read one, since 2b.
     const bodySha256 = outcome.bodySha256 ?? this.bodySha256;
     if (bodySha256 !== undefined) event.detail = { body_sha256: bodySha256 };
-    return this.#sink.append(event);
+    // The response has gone out: nothing waits on this event, so it shares the next decision's commit.
+    return this.#sink.appendRidingAlong(event);
   }
 
   /** A refusal or error before forwarding: the single event of a denied call. */

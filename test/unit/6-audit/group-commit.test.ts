@@ -39,6 +39,36 @@ for (const durability of ['full', 'normal'] as const) {
       );
     });
 
+    it('commits an event riding along with the next hand-over, ahead of the events that gate requests', async () => {
+      const db = join(dir, `riding-${durability}.db`);
+      const log = await AuditLog.open(db, { durability });
+      try {
+        // Same turn: a gating event, then one riding along. Handed over as they were appended, the
+        // gating one would come first; riding along, the outcome joins the hand-over in front.
+        const gating = log.append(auditEvent({ correlationId: 'decision-2' }));
+        const riding = log.appendRidingAlong(auditEvent({ kind: 'outcome', correlationId: 'outcome-1' }));
+        assert.deepEqual(
+          (await Promise.all([riding, gating])).map((c) => c.seq),
+          [1, 2],
+        );
+        // Alone, with nothing to ride with, it is still committed (a quiet gateway's outcome).
+        assert.equal((await log.appendRidingAlong(auditEvent({ kind: 'outcome', correlationId: 'outcome-2' }))).seq, 3);
+      } finally {
+        await log.close();
+      }
+      assert.deepEqual(seqs(db), [1, 2, 3]);
+    });
+
+    it('hands over the events riding along when it closes, without waiting for a ride', async () => {
+      const db = join(dir, `riding-close-${durability}.db`);
+      const log = await AuditLog.open(db, { durability });
+      const riding = log.appendRidingAlong(auditEvent({ kind: 'outcome' }));
+      await log.close();
+      assert.deepEqual(seqs(db), [1]);
+      // Its acknowledgement may be cut short by the writer's exit; the row is what matters.
+      await riding.catch(() => undefined);
+    });
+
     it('folds the WAL into the database file from a thread of its own, not only past 10,000 pages', async () => {
       const db = join(dir, `checkpoint-${durability}.db`);
       const log = await AuditLog.open(db, { durability });
