@@ -2,6 +2,7 @@ import { AdminKeyring } from './admin/admin-keyring.ts';
 import { type Approvals, openApprovals } from './approvals/approvals.ts';
 import type { Config } from './config/load.ts';
 import { Limits } from './limits/limits.ts';
+import { recordTasksEnded } from './limits/task-event.ts';
 import { Authenticator } from './pipeline/1-authenticate/authenticate.ts';
 import { compileRouteTable, type RouteTable } from './pipeline/2-resolve/route-table.ts';
 import { loadPolicyEngine, type PolicyEngine } from './pipeline/3-authorize/engine.ts';
@@ -74,13 +75,6 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       ...(options.revocationPollMs === undefined ? {} : { pollMs: options.revocationPollMs }),
     });
     opened.push(() => revocations.close());
-    const limits = Limits.open(config.gateway.state_db, config.limits, {
-      now,
-      ...(options.revocationPollMs === undefined ? {} : { pollMs: options.revocationPollMs }),
-    });
-    opened.push(() => limits.close());
-    const routes = compileRouteTable(config);
-    const policy = await loadPolicyEngine(config.gateway.policy_bundle, now);
     const audit = await AuditLog.open(
       options.auditDb ?? config.gateway.audit_db,
       {
@@ -91,6 +85,14 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       auditSegmentOptions(config),
     );
     opened.push(() => audit.close());
+    const limits = Limits.open(config.gateway.state_db, config.limits, {
+      now,
+      ...(options.revocationPollMs === undefined ? {} : { pollMs: options.revocationPollMs }),
+      onTasksEnded: (tasks, atMs) => recordTasksEnded(audit, tasks, atMs, config.limits?.task_idle_days ?? 0),
+    });
+    opened.push(() => limits.close());
+    const routes = compileRouteTable(config);
+    const policy = await loadPolicyEngine(config.gateway.policy_bundle, now);
     // Before the authenticator: the proxy trusts Mandate's own issuer with the token service's keys.
     const tokenService = await createTokenService(config, now);
     opened.push(() => tokenService?.close());

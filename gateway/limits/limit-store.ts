@@ -3,7 +3,7 @@ import { MandateError } from '../errors.ts';
 import { WalSync } from '../pipeline/6-audit/wal-sync.ts';
 import { openStateDb } from '../state/open-state-db.ts';
 import { fromUnits, UNITS_PER_AMOUNT } from './amount.ts';
-import type { CounterName, CounterScope, LimitName, TaskStateChange } from './limit-types.ts';
+import type { CounterName, CounterScope, EndedTask, LimitName, TaskStateChange } from './limit-types.ts';
 
 export interface LimitStoreOptions {
   readonly busyTimeoutMs?: number;
@@ -41,7 +41,7 @@ export class LimitStore {
   >;
   readonly #recordTask: Database.Statement<[string, string | null, string, number, number]>;
   readonly #seen: (seen: ReadonlyMap<string, number>) => void;
-  readonly #endIdle: (idleBeforeMs: number, nowMs: number) => number;
+  readonly #endIdle: (idleBeforeMs: number, nowMs: number) => EndedTask[];
   readonly #since: Database.Statement<[number], TaskStateRow>;
 
   private constructor(db: Database.Database, spend: Database.Database, walSync: WalSync) {
@@ -65,11 +65,17 @@ export class LimitStore {
     const idle = 'SELECT txn FROM limit_tasks WHERE ended_at_ms IS NULL AND last_seen_ms < ?';
     const dropCounters = db.prepare(`DELETE FROM limit_counters WHERE scope = 'task' AND key IN (${idle})`);
     const dropResources = db.prepare(`DELETE FROM limit_task_resources WHERE txn IN (${idle})`);
-    const end = db.prepare('UPDATE limit_tasks SET ended_at_ms = ? WHERE ended_at_ms IS NULL AND last_seen_ms < ?');
-    this.#endIdle = db.transaction((idleBeforeMs: number, nowMs: number) => {
+    // RETURNING the rows this transaction ended: with every process running the clean-up, each task's
+    // ending is reported by exactly one of them (the others find it ended already).
+    const end = db.prepare<[number, number], { txn: string; user: string | null; agent: string; last_seen_ms: number }>(
+      'UPDATE limit_tasks SET ended_at_ms = ? WHERE ended_at_ms IS NULL AND last_seen_ms < ? RETURNING txn, user, agent, last_seen_ms',
+    );
+    this.#endIdle = db.transaction((idleBeforeMs: number, nowMs: number): EndedTask[] => {
       dropCounters.run(idleBeforeMs);
       dropResources.run(idleBeforeMs);
-      return end.run(nowMs, idleBeforeMs).changes;
+      return end
+        .all(nowMs, idleBeforeMs)
+        .map((r) => ({ txn: r.txn, user: r.user, agent: r.agent, lastUsedMs: r.last_seen_ms }));
     });
     this.#since = db.prepare('SELECT * FROM task_states WHERE id > ? ORDER BY id');
     const spendingCounter = spend.prepare<[CounterScope, string, CounterName], CounterRow>(
@@ -250,9 +256,9 @@ export class LimitStore {
   /**
    * Ends every task not used since `idleBeforeMs`: its counters and resources are deleted and its txn
    * is kept as ended, so no token naming it is admitted again (a deleted budget must not restart from
-   * zero). Returns how many ended.
+   * zero). Returns the tasks this call ended.
    */
-  endIdleTasks(idleBeforeMs: number, nowMs: number): number {
+  endIdleTasks(idleBeforeMs: number, nowMs: number): EndedTask[] {
     return this.#endIdle(idleBeforeMs, nowMs);
   }
 

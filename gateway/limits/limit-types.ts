@@ -13,6 +13,16 @@ export type LimitName =
   | 'agent.requests'
   | 'user.requests';
 
+/** A task ended for going unused (LimitStore.endIdleTasks): it is refused from then on. */
+export interface EndedTask {
+  readonly txn: string;
+  /** The task's user; null for a background agent's task. */
+  readonly user: string | null;
+  readonly agent: string;
+  /** When it was last used, as recorded by the gateways that used it. */
+  readonly lastUsedMs: number;
+}
+
 /** How a suspension or resumption arrived. */
 export type TaskStateVia = 'limit' | 'admin_api' | 'user' | 'cli';
 

@@ -6,7 +6,7 @@ import { log } from '../telemetry/log.ts';
 import { fromUnits, MAX_AMOUNT, toUnits } from './amount.ts';
 import { LeasedCounter } from './leased-counter.ts';
 import { LimitStore, type LimitStoreOptions } from './limit-store.ts';
-import type { LimitName } from './limit-types.ts';
+import type { EndedTask, LimitName } from './limit-types.ts';
 import type { LimitCount, LimitsInput } from './limits-input.ts';
 import { TaskSuspensions } from './task-suspensions.ts';
 
@@ -44,6 +44,8 @@ export interface LimitsOptions {
   readonly pollMs?: number;
   /** See LimitStoreOptions: tests give a state database whose WAL cannot be fsynced. */
   readonly openWalSync?: LimitStoreOptions['openWalSync'];
+  /** Told of the tasks this process ended (`endIdleTasks`), once each across all processes: the audit. */
+  readonly onTasksEnded?: (tasks: readonly EndedTask[], atMs: number) => void;
 }
 
 /** Counters idle this long are dropped from memory (and re-read from the database if used again). */
@@ -68,6 +70,7 @@ export class Limits {
   readonly #users = new Map<string, WindowCounter>();
   #pollFailing = false;
   #lastTaskCleanUpMs: number;
+  readonly #onTasksEnded: LimitsOptions['onTasksEnded'];
   /** `limits.task.amount` in units (amount.ts), the schema having checked it converts exactly. */
   readonly #maxAmountUnits: number | undefined;
 
@@ -76,6 +79,7 @@ export class Limits {
     this.#config = config;
     this.#now = options.now;
     this.#lastTaskCleanUpMs = options.now();
+    this.#onTasksEnded = options.onTasksEnded;
     const maxAmount = config?.task.amount;
     this.#maxAmountUnits = maxAmount === undefined ? undefined : toUnits(maxAmount);
     this.suspensions = new TaskSuspensions(store, { now: options.now, onResumed: (txn) => this.#tasks.delete(txn) });
@@ -359,14 +363,20 @@ export class Limits {
   /**
    * Ends the tasks unused for `limits.task_idle_days` (LimitStore.endIdleTasks), after recording the
    * last use of every task this process holds, so none in use ends. Runs hourly from the poll, on
-   * every process sharing the state database; returns how many ended.
+   * every process sharing the state database; returns the tasks this process ended, which it also
+   * reports to `onTasksEnded`.
    */
-  endIdleTasks(nowMs: number): number {
+  endIdleTasks(nowMs: number): EndedTask[] {
     this.#lastTaskCleanUpMs = nowMs;
-    if (this.#config === undefined) return 0;
+    if (this.#config === undefined) return [];
     this.#store.taskSeen(this.#lastUses());
     const ended = this.#store.endIdleTasks(nowMs - this.#config.task_idle_days * DAY_MS, nowMs);
-    if (ended > 0) log.info({ ended, idleDays: this.#config.task_idle_days }, 'idle tasks ended');
+    // Forgotten here, so this process's next call for one reads it back, ended, and is refused.
+    for (const task of ended) this.#tasks.delete(task.txn);
+    if (ended.length > 0) {
+      log.info({ ended: ended.length, idleDays: this.#config.task_idle_days }, 'idle tasks ended');
+      this.#onTasksEnded?.(ended, nowMs);
+    }
     return ended;
   }
 }

@@ -20,9 +20,11 @@ export type AuditKind =
   | 'approval_granted'
   | 'approval_rejected'
   | 'approval_used'
-  // a task suspended (a limit crossed, or the kill switch) or resumed (gateway/limits/task-event.ts)
+  // a task suspended (a limit crossed, or the kill switch) or resumed
   | 'task_suspended'
-  | 'task_resumed';
+  | 'task_resumed'
+  // a task ended for going unused (gateway/limits/task-event.ts)
+  | 'task_ended';
 
 /**
  * One audit event as the pipeline records it. Denials and errors are one event; an allowed call is a

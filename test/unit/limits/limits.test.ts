@@ -6,7 +6,8 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { limitsSchema } from '../../../gateway/config/limits-schema.ts';
 import { MandateError } from '../../../gateway/errors.ts';
-import { Limits } from '../../../gateway/limits/limits.ts';
+import type { EndedTask } from '../../../gateway/limits/limit-types.ts';
+import { Limits, type LimitsOptions } from '../../../gateway/limits/limits.ts';
 import type { RouteMatch } from '../../../gateway/pipeline/2-resolve/route-match.ts';
 import { WalSync } from '../../../gateway/pipeline/6-audit/wal-sync.ts';
 import { alice, bob, contractChange, contractList as listFixture, T0_MS } from '../3-authorize/fixtures.ts';
@@ -22,9 +23,16 @@ after(() => {
 });
 
 /** A Limits on its own state database (or `file`, to play a second process or a restart). */
-function limits(config: unknown, options: { file?: string; now?: () => number } = {}) {
+function limits(
+  config: unknown,
+  options: { file?: string; now?: () => number; onTasksEnded?: LimitsOptions['onTasksEnded'] } = {},
+) {
   const file = options.file ?? join(dir, `state-${files++}.db`);
-  const opened = Limits.open(file, limitsSchema.parse(config), { now: options.now ?? (() => T0_MS), pollMs: 60_000 });
+  const opened = Limits.open(file, limitsSchema.parse(config), {
+    now: options.now ?? (() => T0_MS),
+    pollMs: 60_000,
+    onTasksEnded: options.onTasksEnded,
+  });
   open.push(opened);
   return { limits: opened, file };
 }
@@ -172,12 +180,16 @@ describe('limits', () => {
     const day = 86_400_000;
     let nowMs = T0_MS;
     const config = { task: { requests: 100, distinct_resources: 10 }, task_idle_days: 2 };
-    const { limits: l, file } = limits(config, { now: () => nowMs });
+    const reported: [string, number][] = [];
+    const onTasksEnded = (tasks: readonly EndedTask[], atMs: number) => {
+      for (const t of tasks) reported.push([t.txn, atMs]);
+    };
+    const { limits: l, file } = limits(config, { now: () => nowMs, onTasksEnded });
     const busy = alice({ txn: 'busy-task' });
     const idle = alice({ txn: 'idle-task' });
     assert.equal(l.count(idle, contractChange('cancel', '1'), undefined, nowMs), undefined);
     // Another process on the file keeps busy-task in use, day after day.
-    const other = limits(config, { file, now: () => nowMs }).limits;
+    const other = limits(config, { file, now: () => nowMs, onTasksEnded }).limits;
     for (let d = 0; d < 3; d++) {
       nowMs = T0_MS + d * day;
       assert.equal(other.count(busy, contractList(), undefined, nowMs), undefined);
@@ -185,7 +197,14 @@ describe('limits', () => {
     }
     nowMs = T0_MS + 2 * day + 1;
     // The first process still holds idle-task in memory, unused since T0: it does not keep it alive.
-    assert.equal(other.endIdleTasks(nowMs), 1, 'idle-task ended; busy-task was used a day ago');
+    assert.deepEqual(
+      other.endIdleTasks(nowMs),
+      [{ txn: 'idle-task', user: 'alice', agent: 'procurement-assistant', lastUsedMs: T0_MS }],
+      'idle-task ended; busy-task was used a day ago',
+    );
+    // Each ending is reported once, by the process that ended it: the first one finds nothing left.
+    assert.deepEqual(l.endIdleTasks(nowMs), []);
+    assert.deepEqual(reported, [['idle-task', nowMs]]);
     const db = new Database(file, { readonly: true });
     const rows = (table: string, column: string) =>
       (db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${column} = ?`).get('idle-task') as { n: number }).n;
@@ -211,7 +230,10 @@ describe('limits', () => {
     old.close();
     const l = limits({ task: { requests: 5 }, task_idle_days: 1 }, { file }).limits;
     assert.equal(l.claimTask('old-task', 'alice', 'hr-agent', T0_MS), 'claimed');
-    assert.equal(l.endIdleTasks(T0_MS + 86_400_000 + 1), 1);
+    assert.deepEqual(
+      l.endIdleTasks(T0_MS + 86_400_000 + 1).map((t) => t.txn),
+      ['old-task'],
+    );
     assert.equal(l.claimTask('old-task', 'alice', 'hr-agent', T0_MS), 'ended');
   });
 
