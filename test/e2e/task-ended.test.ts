@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { loadConfig } from '../../gateway/config/load.ts';
 import { mintDelegationToken } from '../../gateway/dev/mint.ts';
-import { createGateway, type Gateway } from '../../gateway/gateway.ts';
+import type { Gateway } from '../../gateway/gateway.ts';
 import { verifyChain } from '../../gateway/pipeline/6-audit/verify.ts';
-import { createGatewayServer } from '../../gateway/server.ts';
 import { ISSUER, PROCUREMENT_AUD, startTestServers, type TestServers, writeTestConfig } from './harness.ts';
+import { startInProcessGateway } from './in-process-gateway.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -23,8 +19,8 @@ const DAY_MS = 86_400_000;
  */
 describe('an idle task ends on the audit trail', () => {
   let servers: TestServers;
+  let gateway: Awaited<ReturnType<typeof startInProcessGateway>>;
   let gw: Gateway;
-  let server: Server;
   let url: string;
   let auditDb: string;
   let nowMs = Date.now();
@@ -35,17 +31,12 @@ describe('an idle task ends on the audit trail', () => {
       c.limits = { task: { requests: 100 }, task_idle_days: 1 };
     });
     auditDb = config.gateway.audit_db;
-    gw = await createGateway(loadConfig(configFile), { now: () => nowMs });
-    server = createGatewayServer(gw);
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    gateway = await startInProcessGateway(configFile, { now: () => nowMs });
+    ({ gw, url } = gateway);
   });
 
   after(async () => {
-    server.close();
-    server.closeAllConnections();
-    await gw.close();
+    await gateway.close();
     await servers.close();
   });
 

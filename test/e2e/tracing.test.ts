@@ -1,19 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { loadConfig } from '../../gateway/config/load.ts';
 import { mintDelegationToken } from '../../gateway/dev/mint.ts';
-import { createGateway, type Gateway } from '../../gateway/gateway.ts';
-import { createGatewayServer } from '../../gateway/server.ts';
 import { ISSUER, PROCUREMENT_AUD, startTestServers, type TestServers, writeTestConfig } from './harness.ts';
+import { startInProcessGateway } from './in-process-gateway.ts';
 
 /**
  * Tracing, in-process: a real gateway server with an in-memory span exporter registered as the
@@ -23,25 +18,19 @@ describe('tracing: one request span per call, continuing the caller trace, one c
   const exporter = new InMemorySpanExporter();
   const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
   let servers: TestServers;
-  let gw: Gateway;
-  let server: Server;
+  let gateway: Awaited<ReturnType<typeof startInProcessGateway>>;
   let url: string;
 
   before(async () => {
     trace.setGlobalTracerProvider(provider);
     servers = await startTestServers();
     const { configFile } = writeTestConfig(mkdtempSync(join(tmpdir(), 'mandate-tracing-')), servers);
-    gw = await createGateway(loadConfig(configFile));
-    server = createGatewayServer(gw);
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    gateway = await startInProcessGateway(configFile);
+    url = gateway.url;
   });
 
   after(async () => {
-    server.close();
-    server.closeAllConnections();
-    await gw.close();
+    await gateway.close();
     await servers.close();
     await provider.shutdown();
     trace.disable();
