@@ -21,7 +21,8 @@ export class WalSync {
   readonly #fd: number;
   /** Acknowledgements of batches committed since the running fsync began, for the next one. */
   #waiting: Synced[] = [];
-  #running = false;
+  /** The running fsync's acknowledgements; undefined when none runs. */
+  #running: Synced[] | undefined;
   #closed = false;
 
   private constructor(fd: number) {
@@ -44,12 +45,14 @@ export class WalSync {
   }
 
   /**
-   * Syncs now, on this thread, and acknowledges every waiting batch: before something that must
-   * see only durable commits (signing a checkpoint) or that replaces the file (segment rotation).
-   * Throws if the fsync fails, after failing the waiting batches.
+   * Syncs now, on this thread, and acknowledges every batch not acknowledged yet: before something
+   * that must see only durable commits (signing a checkpoint) or that replaces the file (segment
+   * rotation), and at close. Throws if the fsync fails, after failing those batches.
    */
   syncNow(): void {
-    const waiting = this.#waiting;
+    // The running fsync's batches too: this one starts after their commits as well, so it covers them,
+    // and the caller may not wait for the other (a closing writer thread exits before its callback).
+    const waiting = [...(this.#running?.splice(0) ?? []), ...this.#waiting];
     this.#waiting = [];
     try {
       fsyncSync(this.#fd);
@@ -74,9 +77,10 @@ export class WalSync {
   #start(): void {
     const batch = this.#waiting;
     this.#waiting = [];
-    this.#running = true;
+    this.#running = batch;
     fsync(this.#fd, (error) => {
-      this.#running = false;
+      this.#running = undefined;
+      // Empty when syncNow has acknowledged them meanwhile.
       for (const synced of batch) synced(error ?? undefined);
       if (this.#closed) close(this.#fd, () => {});
       else if (this.#waiting.length > 0) this.#start();
