@@ -26,9 +26,9 @@ type Reply = { id: number; lastSeq?: number; writable?: boolean; error?: string;
  * transaction (writer-thread.ts). So the batch size follows the load by itself, the writer never
  * waits for this thread to send the next batch, SQLite work stays off the event loop, and each
  * caller's promise settles only after the commit that holds its event is as durable as configured:
- * "the decision is committed before the first byte goes upstream" holds per request. A failed commit rejects all of its events (none was written, or its sync failed and the
- * writer stops taking writes), and a dead writer fails every append, so traffic stops (503) rather
- * than going unaudited.
+ * "the decision is committed before the first byte goes upstream" holds per request. A failed commit
+ * rejects all of its events (none was written, or its sync failed and the writer stops taking
+ * writes), and a dead writer fails every append, so traffic stops (503) rather than going unaudited.
  */
 export class AuditLog {
   readonly #worker: Worker;
