@@ -5,12 +5,26 @@ import type { Gateway } from './gateway.ts';
 import { handle, handleUpgrade } from './pipeline/handle.ts';
 import { log } from './telemetry/log.ts';
 
+/** The gateway's HTTP server, and its graceful stop. */
+export interface GatewayServer {
+  readonly server: Server;
+  /**
+   * Stops accepting connections and closes the idle ones; the calls in flight get up to `graceMs`
+   * to finish, each connection closing once its call is answered; then the rest are cut. Resolves
+   * once every call's handler has returned, so each call's audit events are written (a cut call's
+   * outcome records the cut) before the gateway closes its audit log.
+   */
+  drain(graceMs: number): Promise<void>;
+}
+
 /**
  * The gateway's HTTP server. Parser limits are pinned rather than left to Node's defaults, which have
  * changed between releases (STANDARDS §7.1): an oversized header section is refused with 431, never
  * ignored, and the lenient parser is never enabled.
  */
-export function createGatewayServer(gw: Gateway): Server {
+export function createGatewayServer(gw: Gateway): GatewayServer {
+  const inFlight = new Set<Promise<void>>();
+  let draining = false;
   const server = createServer(
     {
       maxHeaderSize: 16 * 1024,
@@ -25,12 +39,21 @@ export function createGatewayServer(gw: Gateway): Server {
       shouldUpgradeCallback: (req) => req.httpVersion === '1.1',
     },
     (req, res) => {
+      // While draining, a call that still arrives on an open connection is served, and closes it.
+      if (draining) res.shouldKeepAlive = false;
       const endpoint = ownEndpoint(req.url ?? '');
-      (endpoint ?? handle)(gw, req, res).catch((e: unknown) => {
+      const done = () => {
+        inFlight.delete(handled);
+        // Its connection is idle now: while draining, nothing more is to come on it.
+        if (draining) server.closeIdleConnections();
+      };
+      const handled: Promise<void> = (endpoint ?? handle)(gw, req, res).then(done, (e: unknown) => {
         // Handlers answer every failure themselves; reaching here is a bug, and the connection is dropped.
         log.error({ err: e }, 'unhandled pipeline failure');
         res.destroy();
+        done();
       });
+      inFlight.add(handled);
     },
   );
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -44,5 +67,25 @@ export function createGatewayServer(gw: Gateway): Server {
     gw.tunnels.track(socket, handled);
   });
   server.maxHeadersCount = 2000;
-  return server;
+
+  const settled = async () => {
+    while (inFlight.size > 0) await Promise.all(inFlight);
+  };
+  return {
+    server,
+    async drain(graceMs) {
+      draining = true;
+      server.close(); // and, since Node 19, the idle keep-alive connections with it
+      let timer: NodeJS.Timeout | undefined;
+      const graceOver = new Promise<true>((resolve) => {
+        timer = setTimeout(() => resolve(true), graceMs);
+      });
+      const cut = await Promise.race([settled().then(() => false), graceOver]);
+      clearTimeout(timer);
+      if (cut) log.warn({ calls: inFlight.size, graceMs }, 'shutdown grace period over: cutting the calls in flight');
+      server.closeAllConnections();
+      // A cut call's handler still records its outcome (the agent went away mid-call).
+      await settled();
+    },
+  };
 }

@@ -46,7 +46,7 @@ export async function run(args: string[]): Promise<number> {
   const shutdownTracing = installOtlpExportFromEnv();
   const demo = values.demo ? await startDemo(config) : undefined;
   const gateway = await createGateway(config);
-  const server = createGatewayServer(gateway);
+  const { server, drain } = createGatewayServer(gateway);
   server.listen(
     values.port === undefined ? config.gateway.port : Number(values.port),
     values.host ?? config.gateway.host,
@@ -57,8 +57,7 @@ export async function run(args: string[]): Promise<number> {
 
   const signal = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
   log.info({ signal: String(signal[0] ?? '') }, 'shutting down');
-  server.close();
-  server.closeAllConnections();
+  await drain(config.gateway.shutdown_grace_seconds * 1000);
   await gateway.close();
   await demo?.close();
   await shutdownTracing();

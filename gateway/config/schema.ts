@@ -175,6 +175,11 @@ export const configSchema = z.strictObject({
       policy_bundle: z.string().default('./.build/policy'),
       /** Mutable gateway state (revocations), SQLite in WAL mode; kept apart from the append-only audit file. */
       state_db: z.string().default('./data/state.db'),
+      /**
+       * On SIGTERM/SIGINT, how long calls in flight may take to finish (and have their outcome
+       * recorded) before their connections are cut. No new connection is accepted meanwhile.
+       */
+      shutdown_grace_seconds: z.number().int().min(0).max(3_600).default(10),
       /** Signed checkpoints of the audit chain (audit-checkpoint-schema.ts). */
       audit_checkpoint: auditCheckpointSchema,
       /** Rotation into sealed segment files, and retention (audit-segment-schema.ts). Absent: no rotation. */
@@ -208,6 +213,7 @@ export const configSchema = z.strictObject({
       audit_durability: 'full',
       policy_bundle: './.build/policy',
       state_db: './data/state.db',
+      shutdown_grace_seconds: 10,
       audit_checkpoint: auditCheckpointDefaults,
       tokens: {
         max_lifetime_seconds: 3_600,

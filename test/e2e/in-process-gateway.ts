@@ -13,15 +13,14 @@ export async function startInProcessGateway(
   options: GatewayOptions = {},
 ): Promise<{ gw: Gateway; url: string; close(): Promise<void> }> {
   const gw = await createGateway(loadConfig(configFile), options);
-  const server = createGatewayServer(gw);
+  const { server, drain } = createGatewayServer(gw);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {
     gw,
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     async close() {
-      server.close();
-      server.closeAllConnections();
+      await drain(0);
       await gw.close();
     },
   };
