@@ -21,6 +21,13 @@ export interface StoredSession {
 
 /** Bounds the tables whatever the traffic: beyond this, the entries closest to expiry go first. */
 const MAX_ROWS = 10_000;
+/**
+ * How many adds a process makes between two checks of the bound. Counting the rows reads the whole
+ * expiry index (≈ 60 µs at the bound, on the event loop, for a request anyone can send), so every
+ * 32nd add prunes to 32 below it: a table holds at most MAX_ROWS, plus 32 for each other gateway
+ * process adding to the same file.
+ */
+const BOUND_CHECKED_EVERY = 32;
 
 /**
  * The approval page's pending logins and sessions in the state database (`gateway.state_db`), so
@@ -42,9 +49,11 @@ export class LoginStore {
   private constructor(db: Database.Database, quick: Database.Database, now: () => number) {
     this.#db = db;
     this.#quick = quick;
-    // Each add first drops its table's expired rows, then the ones closest to expiry beyond MAX_ROWS,
-    // then inserts: `values` are the table's columns in order, the key's SHA-256 first.
+    // Each add first drops its table's expired rows (an index range), every BOUND_CHECKED_EVERY adds
+    // the ones closest to expiry beyond MAX_ROWS, then inserts: `values` are the table's columns in
+    // order, the key's SHA-256 first.
     const adding = (table: string, columns: string) => {
+      let adds = 0;
       const expired = quick.prepare(`DELETE FROM ${table} WHERE expires_at_ms <= ?`);
       const overflow = quick.prepare(
         `DELETE FROM ${table} WHERE rowid IN
@@ -53,7 +62,7 @@ export class LoginStore {
       const insert = quick.prepare(`INSERT INTO ${table} (${columns}) VALUES (?, ?, ?, ?, ?)`);
       return quick.transaction((...values: (string | number)[]) => {
         expired.run(now());
-        overflow.run(MAX_ROWS - 1);
+        if (++adds % BOUND_CHECKED_EVERY === 0) overflow.run(MAX_ROWS - BOUND_CHECKED_EVERY);
         insert.run(...values);
       });
     };
@@ -150,4 +159,8 @@ CREATE TABLE IF NOT EXISTS approval_sessions (
   csrf TEXT NOT NULL,
   expires_at_ms INTEGER NOT NULL
 ) STRICT;
+-- Every add prunes by expiry, earliest first (see the constructor): without these, each one sorted
+-- the whole table, ≈ 1.3 ms of the event loop per login begun at 10,000 rows.
+CREATE INDEX IF NOT EXISTS approval_logins_expiry ON approval_logins (expires_at_ms);
+CREATE INDEX IF NOT EXISTS approval_sessions_expiry ON approval_sessions (expires_at_ms);
 `;
