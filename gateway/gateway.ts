@@ -125,9 +125,13 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         tokenService?.close();
         approvals.close();
         await pools.close();
-        await audit.close();
-        revocations.close();
-        limits.close();
+        try {
+          revocations.close();
+          // Before the audit log: the limits' hourly clean-up reports the tasks it ends there.
+          limits.close();
+        } finally {
+          await audit.close();
+        }
       },
     };
   } catch (e) {
