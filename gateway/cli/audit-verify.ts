@@ -18,11 +18,11 @@
  *
  * @module
  */
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
 import { PUBLIC_KEYS_FILE } from '../pipeline/6-audit/checkpoint-keys.ts';
-import { chainFiles, listSegments } from '../pipeline/6-audit/segments.ts';
+import { chainFiles } from '../pipeline/6-audit/segments.ts';
 import { type AuditStatus, type AuditVerdict, verifyAudit } from '../pipeline/6-audit/verify-audit.ts';
 
 const usage =
@@ -72,9 +72,12 @@ export async function run(args: string[]): Promise<number> {
     }
     // The sealed segments next to it (segments.ts) and in the archive, in chain order, then the database.
     const archive = values.archive;
+    const files = chainFiles(db, archive);
     verdict = await verifyAudit({
-      files: chainFiles(db, archive),
-      ...(archive === undefined ? {} : { archived: new Set(listSegments(db, archive).map((s) => s.file)) }),
+      files,
+      ...(archive === undefined
+        ? {}
+        : { archived: new Set(files.filter((f) => resolve(dirname(f)) === resolve(archive))) }),
       ...(values.keys === undefined ? {} : { keysFile: values.keys }),
       ...(values.checkpoints === undefined ? {} : { checkpointsFile: values.checkpoints }),
     });

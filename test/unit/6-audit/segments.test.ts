@@ -270,6 +270,10 @@ test('retention by age moves old segments to the archive folder, never the activ
   assert.match(whole.stdout, new RegExp(`${archived.length} archived segment\\(s\\) up to seq \\d+ included`));
   assert.doesNotMatch(whole.stdout, /removed by retention/);
   assert.doesNotMatch(whole.stderr, /still here/, 'archived seqs are expected, not a warning');
+  // The folder as typed, with a trailing slash: the same files are the archived ones.
+  const slashed = withArchive('--archive', `${archive}/`);
+  assert.equal(slashed.stdout, whole.stdout);
+  assert.equal(slashed.stderr, whole.stderr);
   // A folder that is not there is an error, not an empty archive.
   assert.equal(withArchive('--archive', join(archive, 'missing')).status, 2);
   // One segment in both places: which copy is the trail's is not guessed.
