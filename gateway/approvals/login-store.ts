@@ -49,9 +49,9 @@ export class LoginStore {
   private constructor(db: Database.Database, quick: Database.Database, now: () => number) {
     this.#db = db;
     this.#quick = quick;
-    // Each add first drops its table's expired rows (an index range), every BOUND_CHECKED_EVERY adds
-    // the ones closest to expiry beyond MAX_ROWS, then inserts: `values` are the table's columns in
-    // order, the key's SHA-256 first.
+    // Each add first drops its table's expired rows (an index range) and, every BOUND_CHECKED_EVERY
+    // adds, the ones closest to expiry down to that many below MAX_ROWS; then it inserts: `values`
+    // are the table's columns in order, the key's SHA-256 first.
     const adding = (table: string, columns: string) => {
       let adds = 0;
       const expired = quick.prepare(`DELETE FROM ${table} WHERE expires_at_ms <= ?`);
