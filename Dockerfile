@@ -24,7 +24,10 @@ RUN node scripts/policy-input-paths.ts rego > input-paths.json
 FROM node:24.21.0-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --omit=dev --no-audit --no-fund
+# `npm install`, not `npm ci`, as in scripts/toolchain.sh: the lockfile lists Biome's linux-x64 binary
+# only (the registry this project is built from carries no other), and `npm ci` refuses it as out of
+# sync even with the dev dependencies omitted. With the lockfile present, the locked versions install.
+RUN npm install --omit=dev --no-audit --no-fund --loglevel=error
 
 FROM node:24.21.0-bookworm-slim
 ENV NODE_ENV=production
