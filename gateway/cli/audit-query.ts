@@ -25,7 +25,7 @@
  * @module
  */
 import { parseArgs } from 'node:util';
-import type { AuditEvent } from '../pipeline/6-audit/event.ts';
+import { auditKinds } from '../pipeline/6-audit/event.ts';
 import { callShape, eventShape, type Format, formats, type RowShape } from '../pipeline/6-audit/format.ts';
 import { type AuditFilter, openAuditReader, searchCalls, searchEvents } from '../pipeline/6-audit/query.ts';
 import { pairAcrossSegments, readAcross } from '../pipeline/6-audit/read-segments.ts';
@@ -79,16 +79,6 @@ type QuestionName = keyof typeof questions;
 const search: Question = { requires: [], rows: 'events', limit: 100 };
 
 const decisions = ['allow', 'deny'] as const;
-const kinds = [
-  'decision',
-  'outcome',
-  'denial',
-  'error',
-  'token_issued',
-  'token_refused',
-  'revocation',
-  'retention',
-] as const satisfies readonly AuditEvent['kind'][];
 
 interface Request {
   readonly db: string;
@@ -157,7 +147,7 @@ function parseRequest(args: string[]): Request {
       txn: values.txn,
       correlationId: values['correlation-id'],
       decision: values.decision === undefined ? undefined : oneOf('--decision', values.decision, decisions),
-      kind: values.kind === undefined ? undefined : oneOf('--kind', values.kind, kinds),
+      kind: values.kind === undefined ? undefined : oneOf('--kind', values.kind, auditKinds),
       since: values.since === undefined ? undefined : timestamp('--since', values.since),
       until: values.until === undefined ? undefined : timestamp('--until', values.until),
       limit: values.limit === undefined ? question.limit : positiveInteger('--limit', values.limit),

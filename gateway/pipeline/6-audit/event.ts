@@ -3,28 +3,32 @@ import type { Actor } from '../1-authenticate/principal.ts';
 /**
  * What an event records. Proxy calls: `decision` + `outcome` (allowed), `denial`, `error`. The token
  * service and the admin surfaces add their own kinds; the store accepts any lower-case name, so a new
- * kind needs no schema migration, and this union is where kinds are declared.
+ * kind needs no schema migration, and this list is where kinds are declared (`mandate audit query
+ * --kind` accepts exactly these).
  */
-export type AuditKind =
-  | 'decision'
-  | 'outcome'
-  | 'denial'
-  | 'error'
-  | 'token_issued'
-  | 'token_refused'
-  | 'revocation'
+export const auditKinds = [
+  'decision',
+  'outcome',
+  'denial',
+  'error',
+  'token_issued',
+  'token_refused',
+  'revocation',
   // a sealed segment removed by retention (retention-event.ts)
-  | 'retention'
+  'retention',
   // human approval of held calls (gateway/approvals/approval-event.ts)
-  | 'approval_requested'
-  | 'approval_granted'
-  | 'approval_rejected'
-  | 'approval_used'
+  'approval_requested',
+  'approval_granted',
+  'approval_rejected',
+  'approval_used',
   // a task suspended (a limit crossed, or the kill switch) or resumed
-  | 'task_suspended'
-  | 'task_resumed'
+  'task_suspended',
+  'task_resumed',
   // a task ended for going unused (gateway/limits/task-event.ts)
-  | 'task_ended';
+  'task_ended',
+] as const;
+
+export type AuditKind = (typeof auditKinds)[number];
 
 /**
  * One audit event as the pipeline records it. Denials and errors are one event; an allowed call is a
