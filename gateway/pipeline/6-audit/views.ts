@@ -19,6 +19,13 @@ const step = `CASE kind
     WHEN 'denial' THEN 'refused ' || coalesce(action, method || ' ' || path) || coalesce(': ' || reason, '')
     WHEN 'error' THEN 'failed ' || coalesce(action, method || ' ' || path) || coalesce(': ' || reason, '')
     WHEN 'revocation' THEN 'revocation'
+    WHEN 'approval_requested' THEN 'held for approval: ' || coalesce(action, json_extract(detail, '$.request'))
+    WHEN 'approval_granted' THEN 'approved by ' || coalesce(json_extract(detail, '$.decided_by'), '?')
+    WHEN 'approval_rejected' THEN 'rejected by ' || coalesce(json_extract(detail, '$.decided_by'), '?')
+    WHEN 'approval_used' THEN 'approved call sent: ' || coalesce(action, json_extract(detail, '$.request'))
+    WHEN 'task_suspended' THEN 'task suspended' || coalesce(': ' || json_extract(detail, '$.reason'), '')
+    WHEN 'task_resumed' THEN 'task resumed by ' || coalesce(json_extract(detail, '$.by'), '?')
+    WHEN 'task_ended' THEN 'task ended, unused for ' || json_extract(detail, '$.idle_days') || ' days'
     ELSE kind
   END`;
 

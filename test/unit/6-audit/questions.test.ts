@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { taskEndedEvent, taskStateEvent } from '../../../gateway/limits/task-event.ts';
 import { callColumns } from '../../../gateway/pipeline/6-audit/calls.ts';
 import { type AuditEvent, auditKinds } from '../../../gateway/pipeline/6-audit/event.ts';
 import { openAuditReader, searchCalls } from '../../../gateway/pipeline/6-audit/query.ts';
@@ -235,4 +236,40 @@ test('--kind takes every kind the gateway writes, and finds exactly those events
     );
   }
   assert.equal(runMandate(['audit', 'query', '--db', kindsFile, '--kind', 'task_exploded']).status, 2);
+});
+
+test('task_timeline tells approval and task events in words, from their details', () => {
+  const timelineFile = join(dir, 'timeline.db');
+  const store = AuditStore.open(timelineFile);
+  const held = { txn: 'tx', action: 'procurement.contract.cancel', detail: { request: 'POST /procurement/x' } };
+  store.append(auditEvent({ ...held, kind: 'approval_requested' }));
+  store.append(auditEvent({ ...held, kind: 'approval_granted', detail: { decided_by: 'alice', via: 'page' } }));
+  store.append(auditEvent({ ...held, kind: 'approval_used' }));
+  const change = { id: 1, txn: 'tx', atMs: 0, via: 'limit', limit: 'task.requests', user: 'alice' } as const;
+  const origin = { correlationId: 'c', method: 'POST', path: '/p', status: 429, agent: 'bot' };
+  store.append(
+    taskStateEvent(
+      { ...change, state: 'suspended', by: 'gateway', reason: 'limit task.requests reached (5)' },
+      origin,
+      true,
+    ),
+  );
+  store.append(
+    taskStateEvent({ ...change, state: 'resumed', by: 'user:alice', via: 'user', reason: 'ok' }, origin, true),
+  );
+  store.append(taskEndedEvent({ txn: 'tx', user: 'alice', agent: 'bot', lastUsedMs: 0 }, 86_400_000 * 31, 30));
+  store.close();
+  const db = new Database(timelineFile, { readonly: true });
+  try {
+    assert.deepEqual(db.prepare("SELECT step FROM task_timeline WHERE txn = 'tx' ORDER BY seq").pluck().all(), [
+      'held for approval: procurement.contract.cancel',
+      'approved by alice',
+      'approved call sent: procurement.contract.cancel',
+      'task suspended: limit task.requests reached (5)',
+      'task resumed by user:alice',
+      'task ended, unused for 30 days',
+    ]);
+  } finally {
+    db.close();
+  }
 });
