@@ -29,11 +29,11 @@ export function inputPaths(modules: readonly unknown[]): Path[] | null {
       return;
     }
     if (typeof node !== 'object' || node === null) return;
-    const term = node as { type?: unknown; value?: unknown };
-    if (term.type === 'var' && term.value === 'input') {
+    if (isInputVar(node)) {
       whole = true;
       return;
     }
+    const term = node as { type?: unknown; value?: unknown };
     if (term.type === 'ref' && Array.isArray(term.value) && isInputVar(term.value[0])) {
       const parts = term.value as { type?: unknown; value?: unknown }[];
       const path: string[] = [];

@@ -182,10 +182,10 @@ function evaluator(policy: LoadedPolicy): (input: unknown, entrypoint: number) =
 /** A bundle file that older bundles (and bundles built by hand) lack. */
 async function readIfPresent(bundleDir: string, file: string): Promise<Buffer | undefined> {
   try {
-    return await readFile(join(bundleDir, file));
+    return await read(bundleDir, file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new PolicyBundleError(bundleDir, `cannot read ${file}`, { cause: e });
+    if (((e as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
+    throw e;
   }
 }
 
