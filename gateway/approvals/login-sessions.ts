@@ -111,8 +111,9 @@ export class LoginSessions {
 
   /** The live session a cookie names, if any. */
   session(id: string | undefined): Session | undefined {
-    const stored = id === undefined || id === '' ? undefined : this.#store.session(id);
-    if (id === undefined || stored === undefined) return undefined;
+    if (id === undefined || id === '') return undefined;
+    const stored = this.#store.session(id);
+    if (stored === undefined) return undefined;
     if (stored.expiresAtMs <= this.#now()) {
       this.#store.endSession(id);
       return undefined;

@@ -48,9 +48,7 @@ export class LimitStore {
     this.#db = db;
     this.#spend = spend;
     this.#walSync = walSync;
-    this.#counter = db.prepare(
-      'SELECT window_start_ms, value FROM limit_counters WHERE scope = ? AND key = ? AND name = ?',
-    );
+    this.#counter = db.prepare(COUNTER_SQL);
     this.#resources = db.prepare<[string], string>('SELECT resource FROM limit_task_resources WHERE txn = ?').pluck();
     this.#task = db.prepare('SELECT user, last_seen_ms, ended_at_ms FROM limit_tasks WHERE txn = ?');
     this.#recordTask = db.prepare(
@@ -78,9 +76,8 @@ export class LimitStore {
         .map((r) => ({ txn: r.txn, user: r.user, agent: r.agent, lastUsedMs: r.last_seen_ms }));
     });
     this.#since = db.prepare('SELECT * FROM task_states WHERE id > ? ORDER BY id');
-    const spendingCounter = spend.prepare<[CounterScope, string, CounterName], CounterRow>(
-      'SELECT window_start_ms, value FROM limit_counters WHERE scope = ? AND key = ? AND name = ?',
-    );
+    // The same read inside the spending transaction, on its own connection.
+    const spendingCounter = spend.prepare<[CounterScope, string, CounterName], CounterRow>(COUNTER_SQL);
     const upsert = spend.prepare(
       `INSERT INTO limit_counters (scope, key, name, window_start_ms, value, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (scope, key, name) DO UPDATE SET window_start_ms = excluded.window_start_ms,
@@ -337,6 +334,8 @@ interface TaskStateRow {
   limit_name: LimitName | null;
   user: string | null;
 }
+
+const COUNTER_SQL = 'SELECT window_start_ms, value FROM limit_counters WHERE scope = ? AND key = ? AND name = ?';
 
 /** A task loaded again records its use when its last recorded one is older than this (hourly touches do the rest). */
 const RESEEN_AFTER_MS = 3600_000;
