@@ -88,7 +88,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     const limits = Limits.open(config.gateway.state_db, config.limits, {
       now,
       ...(options.revocationPollMs === undefined ? {} : { pollMs: options.revocationPollMs }),
-      onTasksEnded: (tasks, atMs) => recordTasksEnded(audit, tasks, atMs, config.limits?.task_idle_days ?? 0),
+      onTasksEnded: (tasks, atMs, idleDays) => recordTasksEnded(audit, tasks, atMs, idleDays),
     });
     opened.push(() => limits.close());
     const routes = compileRouteTable(config);

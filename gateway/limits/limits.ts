@@ -44,8 +44,11 @@ export interface LimitsOptions {
   readonly pollMs?: number;
   /** See LimitStoreOptions: tests give a state database whose WAL cannot be fsynced. */
   readonly openWalSync?: LimitStoreOptions['openWalSync'];
-  /** Told of the tasks this process ended (`endIdleTasks`), once each across all processes: the audit. */
-  readonly onTasksEnded?: (tasks: readonly EndedTask[], atMs: number) => void;
+  /**
+   * Told of the tasks this process ended (`endIdleTasks`), once each across all processes, and after
+   * how many idle days (`limits.task_idle_days`): the audit.
+   */
+  readonly onTasksEnded?: (tasks: readonly EndedTask[], atMs: number, idleDays: number) => void;
 }
 
 /** Counters idle this long are dropped from memory (and re-read from the database if used again). */
@@ -375,7 +378,7 @@ export class Limits {
     for (const task of ended) this.#tasks.delete(task.txn);
     if (ended.length > 0) {
       log.info({ ended: ended.length, idleDays: this.#config.task_idle_days }, 'idle tasks ended');
-      this.#onTasksEnded?.(ended, nowMs);
+      this.#onTasksEnded?.(ended, nowMs, this.#config.task_idle_days);
     }
     return ended;
   }
