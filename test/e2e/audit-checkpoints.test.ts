@@ -51,7 +51,7 @@ describe('audit checkpoints from a running gateway', () => {
   test('on shutdown a last checkpoint covers the newest row, and verify --config checks it all', async () => {
     await stack.stop();
     const db = new Database(stack.auditDb, { readonly: true });
-    const head = db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as {
+    const head = db.prepare('SELECT seq, hash FROM all_events ORDER BY seq DESC LIMIT 1').get() as {
       seq: number;
       hash: string;
     };

@@ -30,7 +30,7 @@ async function load(stack: Stack, token: string, workers: number, count: number)
 const eventsOf = (file: string) => {
   const db = new Database(file, { readonly: true });
   try {
-    return db.prepare('SELECT seq, kind, correlation_id, detail FROM events ORDER BY seq').all() as {
+    return db.prepare('SELECT seq, kind, correlation_id, detail FROM all_events ORDER BY seq').all() as {
       seq: number;
       kind: string;
       correlation_id: string;

@@ -60,7 +60,9 @@ describe('durability: kill -9 under load', { timeout: 120_000 }, () => {
 
       const db = new Database(stack.auditDb, { readonly: true });
       const decided = new Set(
-        (db.prepare("SELECT correlation_id FROM events WHERE kind = 'decision'").pluck().all() as string[]).map(String),
+        (db.prepare("SELECT correlation_id FROM all_events WHERE kind = 'decision'").pluck().all() as string[]).map(
+          String,
+        ),
       );
       db.close();
       const received = stack.procurement.received.map((r) => String(r.headers['x-mandate-correlation-id']));

@@ -199,7 +199,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         const db = new Database(config.gateway.audit_db, { readonly: true });
         let rows: Record<string, unknown>[];
         try {
-          rows = db.prepare('SELECT * FROM events ORDER BY seq').all() as Record<string, unknown>[];
+          rows = db.prepare('SELECT * FROM all_events ORDER BY seq').all() as Record<string, unknown>[];
         } finally {
           db.close();
         }

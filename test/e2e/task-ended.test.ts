@@ -58,7 +58,7 @@ describe('an idle task ends on the audit trail', () => {
   const eventsOf = (txn: string) => {
     const db = new Database(auditDb, { readonly: true });
     try {
-      return db.prepare('SELECT * FROM events WHERE txn = ? ORDER BY seq').all(txn) as Record<string, unknown>[];
+      return db.prepare('SELECT * FROM all_events WHERE txn = ? ORDER BY seq').all(txn) as Record<string, unknown>[];
     } finally {
       db.close();
     }

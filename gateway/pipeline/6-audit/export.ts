@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { overEventTables } from './recent-events.ts';
 import { columnNames } from './schema.ts';
 
 /** Which rows to export. The result is always one contiguous stretch of seqs, so it re-verifies. */
@@ -23,20 +24,20 @@ export interface ExportRange {
  */
 export function* exportEvents(files: string | readonly string[], range: ExportRange = {}): Generator<string> {
   const all = typeof files === 'string' ? [files] : files;
-  const bound = (sql: string, time: string, pick: (seqs: number[]) => number) => {
-    const seqs = all.flatMap((file) => withReader(file, (db) => seqAt(db, sql, time) ?? []));
+  const bound = (aggregate: 'min(seq)' | 'max(seq)', where: string, time: string, pick: (seqs: number[]) => number) => {
+    const seqs = all.flatMap((file) => withReader(file, (db) => seqAt(db, aggregate, where, time) ?? []));
     return seqs.length === 0 ? undefined : pick(seqs);
   };
   const first = Math.max(
     range.fromSeq ?? 1,
     range.since === undefined
       ? 1
-      : (bound('SELECT min(seq) FROM events WHERE time >= ?', range.since, (s) => Math.min(...s)) ?? Infinity),
+      : (bound('min(seq)', 'time >= @time', range.since, (s) => Math.min(...s)) ?? Infinity),
   );
   const last =
     range.until === undefined
       ? Number.MAX_SAFE_INTEGER
-      : (bound('SELECT max(seq) FROM events WHERE time < ?', range.until, (s) => Math.max(...s)) ?? 0);
+      : (bound('max(seq)', 'time < @time', range.until, (s) => Math.max(...s)) ?? 0);
   if (first > last) return;
   for (const file of all) yield* exportFile(file, first, last);
 }
@@ -45,9 +46,15 @@ function* exportFile(file: string, first: number, last: number): Generator<strin
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     const rows = db
-      .prepare(`SELECT ${columnNames.join(', ')} FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq`)
+      .prepare(
+        overEventTables(
+          db,
+          (table) => `SELECT ${columnNames.join(', ')} FROM ${table} WHERE seq BETWEEN @first AND @last`,
+          'ORDER BY seq',
+        ),
+      )
       .raw()
-      .iterate(first, last) as IterableIterator<unknown[]>;
+      .iterate({ first, last }) as IterableIterator<unknown[]>;
     let chunk = '';
     for (const row of rows) {
       const line: Record<string, unknown> = {};
@@ -73,6 +80,8 @@ function withReader<T>(file: string, read: (db: Database.Database) => T): T {
   }
 }
 
-function seqAt(db: Database.Database, sql: string, time: string): number | undefined {
-  return (db.prepare(sql).pluck().get(time) as number | null) ?? undefined;
+/** The min or max seq among the rows matching `where` (`@time`), over both event tables. */
+function seqAt(db: Database.Database, aggregate: string, where: string, time: string): number | undefined {
+  const perTable = overEventTables(db, (table) => `SELECT ${aggregate} AS seq FROM ${table} WHERE ${where}`);
+  return (db.prepare(`SELECT ${aggregate} FROM (${perTable})`).pluck().get({ time }) as number | null) ?? undefined;
 }

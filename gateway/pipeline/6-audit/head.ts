@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { GENESIS_HASH } from './chain.ts';
+import { overEventTables } from './recent-events.ts';
 
 /** A position in the chain: row `seq` and its hash (seq 0 and 64 zeros before the first event). */
 export interface ChainHead {
@@ -21,6 +22,11 @@ export function readChainStart(db: Database.Database): ChainHead {
 
 /** The newest row's seq and hash, or the chain start when the database has no event yet. */
 export function readChainHead(db: Database.Database): ChainHead {
-  const row = db.prepare<[], [number, string]>('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').raw().get();
+  const newest = overEventTables(
+    db,
+    (table) => `SELECT seq, hash FROM ${table} ORDER BY seq DESC LIMIT 1`,
+    'ORDER BY seq DESC LIMIT 1',
+  );
+  const row = db.prepare<[], [number, string]>(newest).raw().get();
   return row ? { seq: row[0], hash: row[1] } : readChainStart(db);
 }

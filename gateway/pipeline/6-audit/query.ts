@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import type { CallRow } from './calls.ts';
 import { callColumns } from './calls.ts';
 import type { AuditEvent } from './event.ts';
+import { eventTables } from './recent-events.ts';
 import type { AuditRow } from './row.ts';
 import { columnNames } from './schema.ts';
 
@@ -51,22 +52,33 @@ export function queryEvents(file: string, filter: AuditFilter): AuditRow[] {
 
 /** The most recent `limit` events matching `filter`, oldest first (chain order). */
 export function searchEvents(db: Database.Database, filter: AuditFilter): AuditRow[] {
-  return search<AuditRow>(db, 'events', columnNames, filter);
+  return search<AuditRow>(db, eventTables(db), columnNames, filter);
 }
 
 /** The most recent `limit` calls (one row per proxy call, see calls.ts) matching `filter`, oldest first. */
 export function searchCalls(db: Database.Database, filter: AuditFilter): CallRow[] {
   if (filter.kind !== undefined) throw new Error('calls have no kind: a kind filter applies to events only');
-  return search<CallRow>(db, 'calls', callColumns, filter);
+  return search<CallRow>(db, ['calls'], callColumns, filter);
 }
 
-function search<R>(db: Database.Database, from: string, columns: readonly string[], filter: AuditFilter): R[] {
+/**
+ * The search over each of `from` (`events` and `recent_events`, each with its own indexes and rowid
+ * order, or the `calls` view) as one statement: one snapshot, the latest `limit` of each, merged.
+ */
+function search<R>(
+  db: Database.Database,
+  from: readonly string[],
+  columns: readonly string[],
+  filter: AuditFilter,
+): R[] {
   const { where, params } = toWhereClause(filter);
-  const sql = `SELECT ${columns.join(', ')} FROM ${from} ${where} ORDER BY seq DESC LIMIT ?`;
+  const arm = (table: string) => `SELECT ${columns.join(', ')} FROM ${table} ${where} ORDER BY seq DESC LIMIT ?`;
+  const sql = `${from.map((table) => `SELECT * FROM (${arm(table)})`).join(' UNION ALL ')} ORDER BY seq DESC LIMIT ?`;
   // LIMIT -1: no limit.
+  const limit = filter.limit ?? -1;
   return db
     .prepare<unknown[], R>(sql)
-    .all(...params, filter.limit ?? -1)
+    .all(...from.flatMap(() => [...params, limit]), limit)
     .reverse();
 }
 

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { CallRow } from './calls.ts';
 import { openAuditReader } from './query.ts';
+import { overEventTables } from './recent-events.ts';
 import { chainFiles, listSegments } from './segments.ts';
 import { outcomeOf } from './views.ts';
 
@@ -54,10 +55,16 @@ export function pairAcrossSegments(activeFile: string, calls: CallRow[]): CallRo
     if (waiting.length === 0) continue;
     const db = openAuditReader(file);
     try {
-      const outcome = db.prepare<[string, string, string, number], OutcomeRow>(
-        `WITH d (correlation_id, method, path, seq) AS (VALUES (?, ?, ?, ?))
-         SELECT o.seq, o.time, o.status, o.reason, o.duration_ms, o.bytes_in, o.bytes_out FROM d, events AS o
+      const firstOutcome = overEventTables(
+        db,
+        (
+          table,
+        ) => `SELECT o.seq, o.time, o.status, o.reason, o.duration_ms, o.bytes_in, o.bytes_out FROM d, ${table} AS o
          WHERE ${outcomeOf('o', 'd')} ORDER BY o.seq LIMIT 1`,
+        'ORDER BY seq LIMIT 1',
+      );
+      const outcome = db.prepare<[string, string, string, number], OutcomeRow>(
+        `WITH d (correlation_id, method, path, seq) AS (VALUES (?, ?, ?, ?)) ${firstOutcome}`,
       );
       for (const call of waiting) {
         const o = outcome.get(call.correlation_id, call.method, call.path, call.seq);

@@ -2,6 +2,7 @@ import { closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, renameSync, rm
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuditEvent } from './event.ts';
+import { overEventTables } from './recent-events.ts';
 import { type Removal, retentionEvent } from './retention-event.ts';
 import { readRange } from './seal.ts';
 import { fileBytes, listSegments, type Segment } from './segments.ts';
@@ -74,9 +75,12 @@ function describe(
 function newestEventTime(file: string): string | null {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    return (
-      (db.prepare('SELECT time FROM events ORDER BY seq DESC LIMIT 1').pluck().get() as string | undefined) ?? null
+    const newest = overEventTables(
+      db,
+      (table) => `SELECT seq, time FROM ${table} ORDER BY seq DESC LIMIT 1`,
+      'ORDER BY seq DESC LIMIT 1',
     );
+    return (db.prepare(`SELECT time FROM (${newest})`).pluck().get() as string | undefined) ?? null;
   } finally {
     db.close();
   }

@@ -50,11 +50,13 @@ export const columnNames = Object.keys(columns) as readonly (keyof AuditRow)[];
  * someone dropped them — which stops accidents, not attackers: whoever can write the file can drop
  * them again, and that is what the hash chain is for.
  */
+const columnsSql = Object.entries(columns)
+  .map(([name, type]) => `${name} ${type}`)
+  .join(',\n  ');
+
 export const schemaSql = `
 CREATE TABLE IF NOT EXISTS events (
-  ${Object.entries(columns)
-    .map(([name, type]) => `${name} ${type}`)
-    .join(',\n  ')}
+  ${columnsSql}
 ) STRICT;
 
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
@@ -79,6 +81,17 @@ CREATE INDEX IF NOT EXISTS events_resource_time ON events (resource_id, resource
 CREATE INDEX IF NOT EXISTS events_txn ON events (txn);
 CREATE INDEX IF NOT EXISTS events_correlation_id ON events (correlation_id);
 CREATE INDEX IF NOT EXISTS events_time ON events (time);
+
+-- The newest events, not indexed yet (recent-events.ts): appends land here, and the writer moves them
+-- into events, a prefix at a time, within a fraction of a second. A row leaves only for events.
+CREATE TABLE IF NOT EXISTS recent_events (
+  ${columnsSql}
+) STRICT;
+CREATE TRIGGER IF NOT EXISTS recent_events_no_update BEFORE UPDATE ON recent_events
+BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS recent_events_moved_only BEFORE DELETE ON recent_events
+WHEN NOT EXISTS (SELECT 1 FROM events WHERE seq = OLD.seq AND hash = OLD.hash)
+BEGIN SELECT RAISE(ABORT, 'audit events are append-only: a recent event leaves only for events'); END;
 
 -- Auditors' views (views.ts): readable columns over events, outside the chain, recreated on open.
 ${viewsSql}

@@ -2,24 +2,26 @@ import { chmodSync, closeSync, fsyncSync, openSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { type ChainHead, readChainHead, readChainStart } from './head.ts';
+import { overEventTables, RECENT_EVENTS } from './recent-events.ts';
 import { segmentFile } from './segments.ts';
 
 /**
  * Installs a trigger refusing every further event in the active file. Taken first when sealing, in
  * a write transaction of its own: a connection that opened the file earlier (a `mandate revoke`
  * appending from another process) can then never add a row to a sealed segment; its append fails
- * and, run again, lands in the new active file.
+ * and, run again, lands in the new active file. On `recent_events`, where appends land: the store's
+ * close still moves what is there into `events` before the seal.
  */
 export function refuseAppends(file: string): void {
   withConnection(file, (db) =>
-    db.exec(`CREATE TRIGGER IF NOT EXISTS events_sealed BEFORE INSERT ON events
+    db.exec(`CREATE TRIGGER IF NOT EXISTS ${RECENT_EVENTS}_sealed BEFORE INSERT ON ${RECENT_EVENTS}
 BEGIN SELECT RAISE(ABORT, 'this audit segment is sealed'); END;`),
   );
 }
 
 /** Undoes `refuseAppends` when a seal could not be completed: the file stays the active one. */
 export function allowAppends(file: string): void {
-  withConnection(file, (db) => db.exec('DROP TRIGGER IF EXISTS events_sealed'));
+  withConnection(file, (db) => db.exec(`DROP TRIGGER IF EXISTS ${RECENT_EVENTS}_sealed`));
 }
 
 /** The file's chain start and head: what a sealed segment holds. */
@@ -47,6 +49,9 @@ export function sealInto(file: string, busyTimeoutMs: number): string {
   const db = new Database(file, { fileMustExist: true, timeout: busyTimeoutMs });
   let range: { start: ChainHead; head: ChainHead };
   try {
+    // A segment keeps every event in `events`: the store's close folded them; if it could not, no seal.
+    if (db.prepare(`SELECT 1 FROM ${RECENT_EVENTS} LIMIT 1`).get())
+      throw new Error('recent events are still to be folded into events');
     const [checkpointed] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
     if (checkpointed?.busy !== 0) throw new Error('the WAL could not be folded into the file (a reader holds it)');
     const mode = db.pragma('journal_mode = DELETE', { simple: true });
@@ -71,7 +76,7 @@ export function continueChain(file: string, newestSegment: string | undefined): 
   if (newestSegment === undefined) return;
   withConnection(file, (db) => {
     db.transaction(() => {
-      const hasEvents = db.prepare('SELECT 1 FROM events LIMIT 1').get();
+      const hasEvents = db.prepare(overEventTables(db, (table) => `SELECT 1 FROM ${table} LIMIT 1`)).get();
       const hasStart = db.prepare('SELECT 1 FROM chain_start LIMIT 1').get();
       if (hasEvents || hasStart) return;
       const { head } = readRange(newestSegment);

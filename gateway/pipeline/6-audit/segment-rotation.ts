@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { log } from '../../telemetry/log.ts';
 import type { Checkpointer } from './checkpointer.ts';
+import { overEventTables } from './recent-events.ts';
 import { applyRetention, type RetentionOptions } from './retention.ts';
 import { allowAppends, continueChain, refuseAppends, sealInto } from './seal.ts';
 import { listSegments } from './segments.ts';
@@ -142,7 +143,12 @@ export class SegmentRotation {
 function firstEventMs(file: string): number | undefined {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    const time = db.prepare('SELECT time FROM events ORDER BY seq LIMIT 1').pluck().get() as string | undefined;
+    const oldest = overEventTables(
+      db,
+      (table) => `SELECT seq, time FROM ${table} ORDER BY seq LIMIT 1`,
+      'ORDER BY seq LIMIT 1',
+    );
+    const time = db.prepare(`SELECT time FROM (${oldest})`).pluck().get() as string | undefined;
     return time === undefined ? undefined : Date.parse(time);
   } finally {
     db.close();

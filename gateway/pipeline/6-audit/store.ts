@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { MandateError } from '../../errors.ts';
 import { chainHash, GENESIS_HASH } from './chain.ts';
 import type { AuditEvent, StoredEvent } from './event.ts';
+import { RECENT_EVENTS } from './recent-events.ts';
 import { type ChainedFields, toChainedFields } from './row.ts';
 import { columnNames, schemaSql } from './schema.ts';
 import { writeProbeSql } from './write-probe.ts';
@@ -27,11 +28,16 @@ export interface AuditStoreOptions {
 
 export type AuditDurability = 'full' | 'normal';
 
+/** Rows per transaction when folding everything at open and close. */
+const FOLD_ON_OPEN_ROWS = 10_000;
+
 /**
- * The append-only, hash-chained audit trail in one SQLite file (table `events`, one row per event).
+ * The append-only, hash-chained audit trail in one SQLite file, one row per event: appended to
+ * `recent_events`, moved into the indexed `events` by `foldRecent` (recent-events.ts).
  *
- * Mandate never UPDATEs or DELETEs a row, and triggers refuse both. Appends are synchronous so the
- * pipeline can commit the decision event before the first byte goes upstream.
+ * Mandate never UPDATEs a row or DELETEs one other than by that move, and triggers refuse both.
+ * Appends are synchronous so the pipeline can commit the decision event before the first byte goes
+ * upstream.
  */
 export class AuditStore {
   readonly #db: Database.Database;
@@ -41,9 +47,14 @@ export class AuditStore {
   readonly #probeWrite: Database.Statement;
   readonly #pageCount: Database.Statement<[], number>;
   readonly #pageSize: number;
+  readonly #fold: Database.Transaction<(maxRows: number) => number>;
 
   private constructor(db: Database.Database) {
     this.#db = db;
+    // Newest first: the head is in recent_events unless everything has been folded.
+    const readRecentHead = db
+      .prepare<[], [number, string]>(`SELECT seq, hash FROM ${RECENT_EVENTS} ORDER BY seq DESC LIMIT 1`)
+      .raw();
     const readHead = db.prepare<[], [number, string]>('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').raw();
     // An empty file started by a segment rotation continues the sealed segment's chain (segment-rotation.ts).
     const readStart = db.prepare<[], [number, string]>('SELECT seq, hash FROM chain_start LIMIT 1').raw();
@@ -51,14 +62,14 @@ export class AuditStore {
     // parameters by looking each name up in an object, and the object had to be built by spreading
     // the fields per event. Measured (in-memory table, no indexes): 7.2 → 5.2 µs per insert; same values.
     const insert = db.prepare(
-      `INSERT INTO events (${columnNames.join(', ')}) VALUES (${columnNames.map(() => '?').join(', ')})`,
+      `INSERT INTO ${RECENT_EVENTS} (${columnNames.join(', ')}) VALUES (${columnNames.map(() => '?').join(', ')})`,
     );
     const values: unknown[] = new Array(columnNames.length);
     // The chain head is read inside the write transaction, never cached: it costs one rowid lookup,
     // and in exchange a second process appending to the same file (BEGIN IMMEDIATE serialises the
     // writers) cannot make us fork the chain, and a failed append cannot leave a stale head behind.
     this.#appendInTransaction = db.transaction((events: readonly AuditEvent[]): StoredEvent[] => {
-      let [seq, prevHash] = readHead.get() ?? readStart.get() ?? [0, GENESIS_HASH];
+      let [seq, prevHash] = readRecentHead.get() ?? readHead.get() ?? readStart.get() ?? [0, GENESIS_HASH];
       return events.map((event) => {
         const fields = toChainedFields(event, ++seq);
         const hash = chainHash(prevHash, fields);
@@ -80,6 +91,18 @@ export class AuditStore {
     );
     this.#pageCount = db.prepare<[], number>('PRAGMA page_count').pluck();
     this.#pageSize = db.pragma('page_size', { simple: true }) as number;
+    const oldestRecent = db
+      .prepare<[number], number | null>(`SELECT max(seq) FROM (SELECT seq FROM ${RECENT_EVENTS} ORDER BY seq LIMIT ?)`)
+      .pluck();
+    const columns = columnNames.join(', ');
+    const copy = db.prepare(`INSERT INTO events (${columns}) SELECT ${columns} FROM ${RECENT_EVENTS} WHERE seq <= ?`);
+    const remove = db.prepare(`DELETE FROM ${RECENT_EVENTS} WHERE seq <= ?`);
+    this.#fold = db.transaction((maxRows: number): number => {
+      const upTo = oldestRecent.get(maxRows);
+      if (upTo === null || upTo === undefined) return 0;
+      copy.run(upTo);
+      return remove.run(upTo).changes;
+    });
   }
 
   /**
@@ -100,10 +123,20 @@ export class AuditStore {
       // of concurrent requests, not one per request. NORMAL skips the per-commit fsync: it survives a
       // gateway crash, and a power loss can drop the last commits (a valid prefix of the chain remains).
       db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
-      db.exec(schemaSql);
-      db.exec(writeProbeSql);
+      // One transaction: each DDL statement on its own would write the schema's pages to the WAL
+      // again (the view definitions span several), and a crash could leave half a schema.
+      const created = db;
+      created
+        .transaction(() => {
+          created.exec(schemaSql);
+          created.exec(writeProbeSql);
+        })
+        .immediate();
       assertCurrentSchema(db, file);
-      return new AuditStore(db);
+      const store = new AuditStore(db);
+      // What a crash left in recent_events (a clean close leaves nothing).
+      while (store.foldRecent(FOLD_ON_OPEN_ROWS) > 0);
+      return store;
     } catch (cause) {
       db?.close();
       throw new MandateError('MANDATE_AUDIT_UNAVAILABLE', 'audit store cannot be opened', { cause });
@@ -158,8 +191,27 @@ export class AuditStore {
     return this.#pageCount.get()! * this.#pageSize;
   }
 
-  /** Closes the database; later appends throw `MANDATE_AUDIT_UNAVAILABLE`. */
+  /**
+   * Moves the oldest `maxRows` recent events (at most) into `events`, in one transaction taken at
+   * once, like an append; returns how many moved. A failure moves nothing and is thrown: the rows
+   * stay in `recent_events`, still in the chain, for the next fold.
+   */
+  foldRecent(maxRows: number): number {
+    return this.#fold.immediate(maxRows);
+  }
+
+  /**
+   * Folds what is recent, so a stopped gateway's file holds every event in `events`, then closes the
+   * database; later appends throw `MANDATE_AUDIT_UNAVAILABLE`.
+   */
   close(): void {
+    if (!this.#db.open) return;
+    try {
+      while (this.foldRecent(FOLD_ON_OPEN_ROWS) > 0);
+    } catch {
+      // Left in recent_events, where they are still in the chain and every reader finds them; the
+      // next open folds them.
+    }
     this.#db.close();
   }
 }

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { type ChainHead, readChainStart } from './head.ts';
+import { overEventTables } from './recent-events.ts';
 import { type ChainScan, type RangeScan, type RangeVerdict, scanChain } from './verify.ts';
 
 /** Below this many rows one thread is as fast as starting workers. */
@@ -27,7 +28,12 @@ export async function scanChainParallel(
   let bounds: [number | null, number | null];
   try {
     ownStart = readChainStart(db);
-    bounds = db.prepare<[], [number | null, number | null]>('SELECT min(seq), max(seq) FROM events').raw().get()!;
+    // Two subqueries per table, each answered from the rowid's ends (with both in one SELECT, SQLite scans).
+    const perTable = overEventTables(
+      db,
+      (table) => `SELECT (SELECT min(seq) FROM ${table}) AS lo, (SELECT max(seq) FROM ${table}) AS hi`,
+    );
+    bounds = db.prepare<[], [number | null, number | null]>(`SELECT min(lo), max(hi) FROM (${perTable})`).raw().get()!;
   } finally {
     db.close();
   }

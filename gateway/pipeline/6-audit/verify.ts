@@ -2,6 +2,7 @@ import { hash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { chainHash } from './chain.ts';
 import { type ChainHead, readChainStart } from './head.ts';
+import { overEventTables } from './recent-events.ts';
 import type { ChainedFields } from './row.ts';
 import { columnNames } from './schema.ts';
 
@@ -94,7 +95,13 @@ const KIND = sorted.indexOf('kind');
 const DETAIL = sorted.indexOf('detail');
 const PREV = sorted.length;
 const HASH = sorted.length + 1;
-const selectRows = `SELECT ${sorted.join(', ')}, prev_hash, hash FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq`;
+/** The rows numbered @first..@last in seq order, from `events` and `recent_events` alike (one snapshot). */
+const selectRows = (db: Database.Database) =>
+  overEventTables(
+    db,
+    (table) => `SELECT ${sorted.join(', ')}, prev_hash, hash FROM ${table} WHERE seq BETWEEN @first AND @last`,
+    'ORDER BY seq',
+  );
 
 /**
  * Scans the chain of one database file, starting from `start` (default: the file's own chain start),
@@ -157,7 +164,9 @@ export function scanRange(db: Database.Database, scan: RangeScan): RangeVerdict 
     hashes,
     retentions,
   });
-  const rows = db.prepare(selectRows).raw().iterate(scan.first, scan.last) as IterableIterator<unknown[]>;
+  const rows = db.prepare(selectRows(db)).raw().iterate({ first: scan.first, last: scan.last }) as IterableIterator<
+    unknown[]
+  >;
   for (const row of rows) {
     const seq = row[SEQ];
     if (seq !== expectedSeq) {

@@ -1,6 +1,6 @@
 /**
- * Read-only views over `events` with readable columns, for auditors working with `sqlite3` directly
- * and for the named questions of `mandate audit query` (questions.ts) — one definition for both.
+ * Read-only views over `events` and `recent_events` (recent-events.ts) with readable columns, for
+ * auditors working with `sqlite3` directly and for the named questions of `mandate audit query` (questions.ts) — one definition for both.
  *
  * Views hold no data, so they are outside the hash chain: dropping or editing one changes no event,
  * and `verify` never reads them. They are dropped and recreated on every open (in one transaction),
@@ -42,29 +42,58 @@ const resource = (t: string) =>
 export const outcomeOf = (outcome: string, decision: string): string =>
   `${outcome}.kind = 'outcome' AND ${outcome}.correlation_id = ${decision}.correlation_id AND ${outcome}.seq > ${decision}.seq AND ${outcome}.method = ${decision}.method AND ${outcome}.path = ${decision}.path`;
 
+/**
+ * The calls view's columns, in order: a call's own from its decision (or refusal) event `d`, the rest
+ * from `outcome(column)`.
+ */
+const callSelect = (d: string, outcome: (column: string) => string) =>
+  `SELECT ${d}seq, ${d}time, ${outcome('time')} AS finished, ${d}correlation_id, ${d}user, ${d}agent,
+  ${d}actor_chain, ${d}txn, ${d}intent, ${d}action, ${d}resource_type, ${d}resource_id, ${resource(d)} AS resource,
+  ${d}method, ${d}path, ${d}backend, ${d}decision, ${outcome('status')} AS status, ${outcome('reason')} AS reason,
+  ${d}policy_reasons, ${d}policy_revision, ${d}credential, ${outcome('duration_ms')} AS duration_ms,
+  ${outcome('bytes_in')} AS bytes_in, ${outcome('bytes_out')} AS bytes_out, ${outcome('seq')} AS outcome_seq`;
+
+/** The outcome `o` found in `events`, else `r` found in `recent_events`. */
+const eitherOutcome = (column: string) => `CASE WHEN o.seq IS NULL THEN r.${column} ELSE o.${column} END`;
+
 export const viewsSql = `
 -- A savepoint, not BEGIN: it also nests inside a caller's transaction.
 SAVEPOINT audit_views;
 
+-- all_events: every event, those already indexed (events) and the newest (recent_events, moved into
+-- events within a fraction of a second: recent-events.ts).
+DROP VIEW IF EXISTS all_events;
+CREATE VIEW all_events AS
+SELECT * FROM events
+UNION ALL
+SELECT * FROM recent_events;
+
 -- calls: one row per proxy call. An allowed call is its decision event joined with its outcome event
 -- (the first outcome after it with the same correlation id, method and path: an agent may continue one
 -- trace over several calls); outcome_seq is null when no outcome was written (gateway crash). A refused
--- call is its single denial or error event.
+-- call is its single denial or error event. Written table by table rather than over all_events, whose
+-- joins SQLite would materialise: a decision in events finds its outcome in events through the
+-- correlation-id index, or else (the newest calls) in recent_events; one in recent_events, there.
 DROP VIEW IF EXISTS calls;
 CREATE VIEW calls AS
-SELECT d.seq, d.time, o.time AS finished, d.correlation_id, d.user, d.agent, d.actor_chain, d.txn, d.intent,
-  d.action, d.resource_type, d.resource_id, ${resource('d.')} AS resource, d.method, d.path, d.backend,
-  d.decision, o.status, o.reason, d.policy_reasons, d.policy_revision, d.credential,
-  o.duration_ms, o.bytes_in, o.bytes_out, o.seq AS outcome_seq
+${callSelect('d.', eitherOutcome)}
 FROM events AS d
 LEFT JOIN events AS o ON o.seq = (SELECT min(x.seq) FROM events AS x WHERE ${outcomeOf('x', 'd')})
+LEFT JOIN recent_events AS r ON r.seq = CASE WHEN o.seq IS NULL
+  THEN (SELECT min(x.seq) FROM recent_events AS x WHERE ${outcomeOf('x', 'd')}) END
 WHERE d.kind = 'decision'
 UNION ALL
-SELECT seq, time, time, correlation_id, user, agent, actor_chain, txn, intent,
-  action, resource_type, resource_id, ${resource('')}, method, path, backend,
-  decision, status, reason, policy_reasons, policy_revision, credential,
-  duration_ms, bytes_in, bytes_out, NULL
+${callSelect('d.', (column) => `o.${column}`)}
+FROM recent_events AS d
+LEFT JOIN recent_events AS o ON o.seq = (SELECT min(x.seq) FROM recent_events AS x WHERE ${outcomeOf('x', 'd')})
+WHERE d.kind = 'decision'
+UNION ALL
+${callSelect('', (column) => (column === 'seq' ? 'NULL' : column))}
 FROM events
+WHERE kind IN ('denial', 'error')
+UNION ALL
+${callSelect('', (column) => (column === 'seq' ? 'NULL' : column))}
+FROM recent_events
 WHERE kind IN ('denial', 'error');
 
 -- refusals: every refused or failed request, proxy or token service, with why.
@@ -72,7 +101,7 @@ DROP VIEW IF EXISTS refusals;
 CREATE VIEW refusals AS
 SELECT seq, time, kind, correlation_id, user, agent, txn, intent, action, resource_type, resource_id,
   ${resource('')} AS resource, method, path, status, reason, policy_reasons, policy_revision, detail
-FROM events
+FROM all_events
 WHERE kind IN ('denial', 'error', 'token_refused');
 
 -- token_events: tokens Mandate issued or refused (detail: requested vs granted scope and details).
@@ -80,7 +109,7 @@ DROP VIEW IF EXISTS token_events;
 CREATE VIEW token_events AS
 SELECT seq, time, kind, correlation_id, user, agent, actor_chain, txn, jti, intent, authorization_details,
   status, reason, detail
-FROM events
+FROM all_events
 WHERE kind IN ('token_issued', 'token_refused');
 
 -- task_timeline: every event of a task (txn) with a one-line summary; ORDER BY seq for the story.
@@ -88,7 +117,7 @@ DROP VIEW IF EXISTS task_timeline;
 CREATE VIEW task_timeline AS
 SELECT txn, seq, time, kind, ${step} AS step, user, agent, action, resource_type, resource_id,
   ${resource('')} AS resource, decision, status, reason, intent, correlation_id
-FROM events
+FROM all_events
 WHERE txn IS NOT NULL;
 
 RELEASE audit_views;

@@ -39,7 +39,10 @@ interface Trail {
   close(): void;
 }
 
-/** A writer like writer-thread.ts: one event per commit, a rotation check after each. */
+/**
+ * A writer like writer-thread.ts: one event per commit, a rotation check after each, and the recent
+ * events folded into the indexed table every 10 events (the thread's timer).
+ */
 function openTrail(options: SegmentOptions, dir = join(root, `trail-${++runs}`)): Trail {
   const db = join(dir, 'audit.db');
   const checkpoint = {
@@ -58,6 +61,7 @@ function openTrail(options: SegmentOptions, dir = join(root, `trail-${++runs}`))
       for (let i = 0; i < count; i++) {
         const stored = active.store.appendBatch([auditEvent({ jti: `jti-${i}`, ...(time ? { time } : {}) })]);
         active.checkpoints?.committed(stored.at(-1)!);
+        if (stored[0]!.seq % 10 === 0) active.store.foldRecent(1000);
         if (rotation.isDue(active.store, stored[0]!.time)) active = rotation.rotate(active);
       }
     },
