@@ -91,14 +91,14 @@ export class AuditStore {
     );
     this.#pageCount = db.prepare<[], number>('PRAGMA page_count').pluck();
     this.#pageSize = db.pragma('page_size', { simple: true }) as number;
-    const oldestRecent = db
+    const lastOfOldest = db
       .prepare<[number], number | null>(`SELECT max(seq) FROM (SELECT seq FROM ${RECENT_EVENTS} ORDER BY seq LIMIT ?)`)
       .pluck();
     const columns = columnNames.join(', ');
     const copy = db.prepare(`INSERT INTO events (${columns}) SELECT ${columns} FROM ${RECENT_EVENTS} WHERE seq <= ?`);
     const remove = db.prepare(`DELETE FROM ${RECENT_EVENTS} WHERE seq <= ?`);
     this.#fold = db.transaction((maxRows: number): number => {
-      const upTo = oldestRecent.get(maxRows);
+      const upTo = lastOfOldest.get(maxRows);
       if (upTo === null || upTo === undefined) return 0;
       copy.run(upTo);
       return remove.run(upTo).changes;
