@@ -58,9 +58,9 @@ for (const durability of ['full', 'normal'] as AuditDurability[]) {
     let commits = 0;
     for (let i = 0; i < events.length; i += batch) {
       store.appendBatch(events.slice(i, i + batch));
-      if (++commits % moveEvery === 0) while (store.foldRecent(256) > 0);
+      if (++commits % moveEvery === 0) store.foldAll(256);
     }
-    while (store.foldRecent(256) > 0);
+    store.foldAll(256);
     const cpu = process.cpuUsage(startCpu);
     const ms = performance.now() - startMs;
     const walKb = (fileBytes(`${file}-wal`) - walBefore) / count / 1024;

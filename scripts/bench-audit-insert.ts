@@ -82,9 +82,9 @@ for (const [name, indexes] of variants) {
   // recent-events.ts): here every 40 commits, inside the timing.
   for (let i = 0, commits = 0; i < toAppend.length; i += 16) {
     store.appendBatch(toAppend.slice(i, i + 16));
-    if (++commits % 40 === 0) while (store.foldRecent(256) > 0);
+    if (++commits % 40 === 0) store.foldAll(256);
   }
-  while (store.foldRecent(256) > 0);
+  store.foldAll(256);
   const cpu = process.cpuUsage(startCpu);
   const wallPerEvent = ((performance.now() - startMs) * 1000) / toAppend.length;
   const cpuPerEvent = (cpu.user + cpu.system) / toAppend.length;

@@ -22,7 +22,7 @@ try {
     const batch: AuditEvent[] = [];
     for (let i = 0; i < 10_000 && done < total; i++, done++) batch.push(sampleEvent(done, start + done * 10));
     store.appendBatch(batch);
-    while (store.foldRecent(batch.length) > 0);
+    store.foldAll(batch.length);
   }
   store.close();
   process.stdout.write(`built ${total} events (${(statSync(file).size / 1e6).toFixed(0)} MB)\n`);

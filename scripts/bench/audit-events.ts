@@ -254,7 +254,7 @@ export function bulkLoad(
     // Appends land in recent_events; moved into events at once, while it has no index to update.
     const append = (chunk: AuditEvent[]) => {
       store.appendBatch(chunk);
-      while (store.foldRecent(chunk.length) > 0);
+      store.foldAll(chunk.length);
     };
     let startMs = performance.now();
     let chunk: AuditEvent[] = [];

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import type { CallRow } from './calls.ts';
 import { callColumns } from './calls.ts';
 import type { AuditEvent } from './event.ts';
-import { eventTables } from './recent-events.ts';
+import { eventTables, unionOf } from './recent-events.ts';
 import type { AuditRow } from './row.ts';
 import { columnNames } from './schema.ts';
 
@@ -72,8 +72,11 @@ function search<R>(
   filter: AuditFilter,
 ): R[] {
   const { where, params } = toWhereClause(filter);
-  const arm = (table: string) => `SELECT ${columns.join(', ')} FROM ${table} ${where} ORDER BY seq DESC LIMIT ?`;
-  const sql = `${from.map((table) => `SELECT * FROM (${arm(table)})`).join(' UNION ALL ')} ORDER BY seq DESC LIMIT ?`;
+  const sql = unionOf(
+    from,
+    (table) => `SELECT ${columns.join(', ')} FROM ${table} ${where} ORDER BY seq DESC LIMIT ?`,
+    'ORDER BY seq DESC LIMIT ?',
+  );
   // LIMIT -1: no limit.
   const limit = filter.limit ?? -1;
   return db

@@ -32,7 +32,10 @@ export function eventTables(db: Database.Database): readonly string[] {
  * SQLite runs each arm with its table's own indexes and rowid order, and merges ordered arms.
  */
 export function overEventTables(db: Database.Database, arm: (table: string) => string, tail = ''): string {
-  return `${eventTables(db)
-    .map((table) => `SELECT * FROM (${arm(table)})`)
-    .join(' UNION ALL ')} ${tail}`;
+  return unionOf(eventTables(db), arm, tail);
+}
+
+/** `arm(source)` for each source, each as a subquery, joined by UNION ALL, then `tail`. */
+export function unionOf(sources: readonly string[], arm: (source: string) => string, tail = ''): string {
+  return `${sources.map((source) => `SELECT * FROM (${arm(source)})`).join(' UNION ALL ')} ${tail}`;
 }

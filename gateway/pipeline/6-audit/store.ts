@@ -28,8 +28,8 @@ export interface AuditStoreOptions {
 
 export type AuditDurability = 'full' | 'normal';
 
-/** Rows per transaction when folding everything at open and close. */
-const FOLD_ON_OPEN_ROWS = 10_000;
+/** Rows per transaction when folding everything (at open and close). */
+const FOLD_ALL_ROWS = 10_000;
 
 /**
  * The append-only, hash-chained audit trail in one SQLite file, one row per event: appended to
@@ -135,7 +135,7 @@ export class AuditStore {
       assertCurrentSchema(db, file);
       const store = new AuditStore(db);
       // What a crash left in recent_events (a clean close leaves nothing).
-      while (store.foldRecent(FOLD_ON_OPEN_ROWS) > 0);
+      store.foldAll();
       return store;
     } catch (cause) {
       db?.close();
@@ -200,6 +200,11 @@ export class AuditStore {
     return this.#fold.immediate(maxRows);
   }
 
+  /** Moves every recent event into `events`, `rowsPerTransaction` at a time. */
+  foldAll(rowsPerTransaction = FOLD_ALL_ROWS): void {
+    while (this.foldRecent(rowsPerTransaction) > 0);
+  }
+
   /**
    * Folds what is recent, so a stopped gateway's file holds every event in `events`, then closes the
    * database; later appends throw `MANDATE_AUDIT_UNAVAILABLE`.
@@ -207,7 +212,7 @@ export class AuditStore {
   close(): void {
     if (!this.#db.open) return;
     try {
-      while (this.foldRecent(FOLD_ON_OPEN_ROWS) > 0);
+      this.foldAll();
     } catch {
       // Left in recent_events, where they are still in the chain and every reader finds them; the
       // next open folds them.
