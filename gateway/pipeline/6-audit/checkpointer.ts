@@ -16,11 +16,6 @@ export interface CheckpointOptions {
   /** The external checkpoint file (JSON Lines), ideally on other storage. */
   readonly file: string;
   readonly busyTimeoutMs?: number;
-  /**
-   * Makes every commit so far durable, before the head is read: when commits are synced after the
-   * fact (wal-sync.ts), so a checkpoint never vouches for rows a power loss could still take.
-   */
-  readonly syncBeforeSigning?: () => void;
 }
 
 /**
@@ -44,8 +39,6 @@ export class Checkpointer {
   #key: SigningKey;
   #keyVersion: string;
   #lastSeq: number;
-  /** A checkpoint is being taken: `syncBeforeSigning` may acknowledge commits, which call `committed`. */
-  #signing = false;
 
   private constructor(db: Database.Database, options: CheckpointOptions, now: () => Date) {
     this.#db = db;
@@ -77,32 +70,23 @@ export class Checkpointer {
 
   /**
    * Called after each acknowledged batch with its last row. An acknowledged batch is as durable as
-   * configured (at FULL, an fsync that began after its commit has finished), so that very row is
-   * signed, with no sync first, and the file's fsync runs on libuv's pool: even with later batches
-   * committed meanwhile and not yet synced, the checkpoint vouches only for what is on disk.
+   * configured (at FULL, synced), so that very row is signed, and the file's fsync runs on libuv's
+   * pool.
    */
   committed(last: ChainHead): void {
-    // The checkpoint being taken signs the head as it is after the sync, which covers this batch.
-    if (this.#signing) return;
     if (last.seq - this.#lastSeq >= this.#options.everyEvents) this.#checkpointLogged('events', last);
   }
 
   /**
    * Signs a head and stores the checkpoint in the table and the file. `acknowledged`: that head (see
-   * `committed`), the file synced shortly after. Otherwise (timer, close) every commit so far is
-   * synced first, then the current head is read and signed in one transaction with the row's insert
-   * (so they agree), and the file synced before this returns.
+   * `committed`), the file synced shortly after. Otherwise (timer, close) the current head is read
+   * and signed in one transaction with the row's insert (so they agree), and the file synced before
+   * this returns. Either way the head is durable: the writer thread syncs each commit before it
+   * does anything else (writer-thread.ts), so a checkpoint never vouches for rows a power loss could
+   * still take.
    */
   checkpoint(acknowledged?: ChainHead): Checkpoint {
     this.#reloadKeyIfRotated();
-    if (!acknowledged) {
-      this.#signing = true;
-      try {
-        this.#options.syncBeforeSigning?.();
-      } finally {
-        this.#signing = false;
-      }
-    }
     const checkpoint = this.#db
       .transaction(() => {
         const head = acknowledged ?? readChainHead(this.#db);

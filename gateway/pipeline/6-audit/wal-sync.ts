@@ -3,19 +3,19 @@ import { close, closeSync, fsync, fsyncSync, openSync } from 'node:fs';
 type Synced = (error: Error | undefined) => void;
 
 /**
- * `synchronous=FULL`, pipelined. SQLite's FULL fsyncs the WAL inside every commit, so the writer
- * thread sat idle for the whole fsync (≈ 1 ms on the benchmark machine) while the next events
- * waited to be written. Here the store commits at NORMAL (frames written, not synced) and this
- * fsyncs the -wal file on libuv's pool: a batch is acknowledged only once an fsync that began
- * after its commit has finished, which is exactly what FULL promises ("the WAL file is synchronized
- * after each transaction commit"), while the writer goes on committing the next batch. Batches
- * committed during one fsync share the next.
+ * `synchronous=FULL` by hand: the store commits at NORMAL (frames written, not synced) and this
+ * fsyncs the -wal file, so a commit is acknowledged only once an fsync that began after it has
+ * finished, which is exactly what FULL promises ("the WAL file is synchronized after each
+ * transaction commit"). Two ways:
+ * - `syncNow`, on the calling thread: the audit writer, right after each commit (writer-thread.ts).
+ * - `afterCommit`, on libuv's pool, for a caller that must not block: the limit store on the event
+ *   loop, for the state database's budget reservations (limit-store.ts). Commits made during one
+ *   fsync share the next.
  *
- * An fsync that fails leaves the durability of everything written since unknown (after a failed
- * fsync Linux may drop the dirty pages and report success next time), so the caller must stop
- * taking writes: see writer-thread.ts.
- *
- * The limit store uses it the same way for the state database's budget reservations (limit-store.ts).
+ * Why not SQLite's own FULL: an fsync that fails leaves the durability of everything written since
+ * unknown (after a failed fsync Linux may drop the dirty pages and report success next time), so the
+ * caller must stop taking writes; here the failure is the caller's to see, as an fsync error, rather
+ * than one of the I/O errors a commit can throw. See writer-thread.ts.
  */
 export class WalSync {
   readonly #fd: number;
