@@ -27,7 +27,7 @@ const { file, options, checkpoint, segment } = workerData as {
 // commit, before its acknowledgement (wal-sync.ts says why not SQLite's own FULL). Not on libuv's
 // pool beside the next commit, as it was: each fsync then cost two more thread wake-ups (this thread
 // to the pool's, and back) on the path of every waiting request, measured side by side at 7–8% of
-// the throughput and ≈ 28 µs of CPU per call. Hand-overs that arrive during an fsync join the next
+// the throughput and 20–28 µs of CPU per call. Hand-overs that arrive during an fsync join the next
 // commit. NORMAL acknowledges at commit.
 const syncedHere = options.durability !== 'normal';
 // WAL checkpoints run on a thread of their own (wal-checkpoint-thread.ts); 10,000 pages (40 MB) is
