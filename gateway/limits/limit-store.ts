@@ -129,7 +129,7 @@ export class LimitStore {
    * openStateDb) before it is answered, and a call is forwarded only once what it spent (a reservation,
    * a new resource) is on disk — but that is not waited for on the event loop. Spending commits at
    * NORMAL on a connection of its own, and the state database's WAL is fsynced on libuv's pool
-   * (wal-sync.ts, as the audit writer does): `synced` tells a call when. Committed and fsynced inside
+   * (wal-sync.ts, `afterCommit`): `synced` tells a call when. Committed and fsynced inside
    * each reservation, as before, under traffic from many users (each user's and task's counters
    * reserving their first counts) one call in ≈ 19 stopped the event loop for an fsync.
    */
