@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -90,7 +90,7 @@ export function start(args: string[], cwd = ROOT): Promise<{ port: number; pid: 
   });
 }
 
-/** Stops every process `start` started, and waits for them to exit. */
+/** Stops every process `start` started, waits for them to exit, and removes every `benchDir`. */
 export async function stopAll(): Promise<void> {
   await Promise.all(
     children.map((c) => {
@@ -99,6 +99,19 @@ export async function stopAll(): Promise<void> {
       return exited;
     }),
   );
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+const dirs: string[] = [];
+
+/**
+ * A new folder for a run's configuration, keys and audit databases (hundreds of MB after a full
+ * run), removed by `stopAll`.
+ */
+export function benchDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
 }
 
 export interface Target {
@@ -214,7 +227,7 @@ export async function startBench(): Promise<BenchSetup> {
   const bare = await start(['scripts/bench/bare-proxy.ts', backendUrl, secret]);
 
   // Mandate on the repository's routes.yaml, pointed at the benchmark backend.
-  const dir = mkdtempSync(join(tmpdir(), 'mandate-bench-'));
+  const dir = benchDir('mandate-bench-');
   const { privateKey, publicKey } = await generateKeyPair('ES256');
   const kid = 'bench';
   writeFileSync(

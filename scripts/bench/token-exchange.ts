@@ -10,12 +10,12 @@
  * until they expire, like an agent's own JWT reused across a session), so one of each serves every
  * request. Short calibration runs size the pool to the configured duration.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { type CryptoKey, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { parse, stringify } from 'yaml';
+import { benchDir } from './harness.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const ISSUER = 'https://bench.mandate';
@@ -44,7 +44,7 @@ export async function benchTokenExchange(options: {
   connections: number;
   seconds: number;
 }): Promise<TokenExchangeResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'mandate-bench-tx-'));
+  const dir = benchDir('mandate-bench-tx-');
   const idp = await keyPair(dir, 'idp');
   const agent = await keyPair(dir, 'agent');
   const configFile = writeConfig(dir, idp.jwksFile, agent.jwksFile);

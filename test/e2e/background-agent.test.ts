@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { tempDir } from '../temp-dir.ts';
 import { ROOT } from './harness.ts';
 import {
   ACCESS_TOKEN_TYPE,
@@ -20,7 +20,7 @@ import {
  * policy lets a background agent through, and this test is about what reaches the backend when one does.
  */
 function bundleWithOpenCrmRead(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mandate-bundle-'));
+  const dir = tempDir('mandate-bundle-');
   mkdirSync(join(dir, 'extra'));
   writeFileSync(
     join(dir, 'extra/open_read.rego'),

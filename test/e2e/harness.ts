@@ -1,10 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
@@ -15,6 +14,7 @@ import { startProcurement } from '../../gateway/demo/procurement.ts';
 import type { DemoBackend } from '../../gateway/demo/server.ts';
 import type { DevKey } from '../../gateway/dev/dev-keys.ts';
 import { type DelegationClaims, mintDelegationToken } from '../../gateway/dev/mint.ts';
+import { tempDir } from '../temp-dir.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const ISSUER = 'https://idp.test.mandate';
@@ -144,7 +144,7 @@ export function writeTestConfig(
  * derived from the repository's own with the test's addresses, keys and temp audit database.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const dir = mkdtempSync(join(tmpdir(), 'mandate-e2e-'));
+  const dir = tempDir('mandate-e2e-');
   const servers = await startTestServers();
   const { keys, procurement, crm, secrets } = servers;
   const { config, configFile } = writeTestConfig(dir, servers, options.editConfig);

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { mintDelegationToken } from '../../gateway/dev/mint.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
 import { verifyChain } from '../../gateway/pipeline/6-audit/verify.ts';
+import { tempDir } from '../temp-dir.ts';
 import { ISSUER, PROCUREMENT_AUD, startTestServers, type TestServers, writeTestConfig } from './harness.ts';
 import { startInProcessGateway } from './in-process-gateway.ts';
 
@@ -27,7 +25,7 @@ describe('an idle task ends on the audit trail', () => {
 
   before(async () => {
     servers = await startTestServers();
-    const { configFile, config } = writeTestConfig(mkdtempSync(join(tmpdir(), 'mandate-task-ended-')), servers, (c) => {
+    const { configFile, config } = writeTestConfig(tempDir('mandate-task-ended-'), servers, (c) => {
       c.limits = { task: { requests: 100 }, task_idle_days: 1 };
     });
     auditDb = config.gateway.audit_db;

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CryptoKey, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import Provider from 'oidc-provider';
 import * as client from 'openid-client';
+import { tempDir } from '../temp-dir.ts';
 import { CRM_AUD, PROCUREMENT_AUD, type Stack, type StackOptions, startStack } from './harness.ts';
 
 /** Mandate's issuer in these tests (the token service's `iss`). */
@@ -165,7 +165,7 @@ export async function startTokenStack(
     idpClients?: readonly Record<string, unknown>[];
   } = {},
 ): Promise<TokenStack> {
-  const dir = mkdtempSync(join(tmpdir(), 'mandate-tx-'));
+  const dir = tempDir('mandate-tx-');
   const idp = await startIdp(options.idpClients ? { clients: options.idpClients } : {});
   const agents = {
     hr: await createAgent(dir, 'hr-agent'),

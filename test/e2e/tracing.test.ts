@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { mintDelegationToken } from '../../gateway/dev/mint.ts';
+import { tempDir } from '../temp-dir.ts';
 import { ISSUER, PROCUREMENT_AUD, startTestServers, type TestServers, writeTestConfig } from './harness.ts';
 import { startInProcessGateway } from './in-process-gateway.ts';
 
@@ -24,7 +22,7 @@ describe('tracing: one request span per call, continuing the caller trace, one c
   before(async () => {
     trace.setGlobalTracerProvider(provider);
     servers = await startTestServers();
-    const { configFile } = writeTestConfig(mkdtempSync(join(tmpdir(), 'mandate-tracing-')), servers);
+    const { configFile } = writeTestConfig(tempDir('mandate-tracing-'), servers);
     gateway = await startInProcessGateway(configFile);
     url = gateway.url;
   });

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { type Config, parseConfig } from '../../../gateway/config/load.ts';
 import type { ErrorCode } from '../../../gateway/errors.ts';
+import { tempDir } from '../../temp-dir.ts';
 
 /** Shared set-up for the stage-1 tests: keys generated per run, an injected clock, token minting. */
 
@@ -34,7 +35,7 @@ export class Clock {
 }
 
 export async function writeJwksFile(keys: readonly JWK[]): Promise<string> {
-  const file = join(await mkdtemp(join(tmpdir(), 'mandate-authn-')), 'jwks.json');
+  const file = join(tempDir('mandate-authn-'), 'jwks.json');
   await writeFile(file, JSON.stringify({ keys }));
   return file;
 }

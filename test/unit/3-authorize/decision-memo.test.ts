@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Decision } from '../../../gateway/pipeline/3-authorize/decision.ts';
 import { DecisionMemo } from '../../../gateway/pipeline/3-authorize/decision-memo.ts';
+import { tempDir } from '../../temp-dir.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'mandate-input-paths-'));
+const dir = tempDir('mandate-input-paths-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 let modules = 0;
 

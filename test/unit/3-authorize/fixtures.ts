@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BackendConfig } from '../../../gateway/config/schema.ts';
 import type { Principal } from '../../../gateway/pipeline/1-authenticate/principal.ts';
 import type { RequestAttributes } from '../../../gateway/pipeline/2-resolve/request-attributes.ts';
 import type { RouteMatch } from '../../../gateway/pipeline/2-resolve/route-match.ts';
+import { tempDir } from '../../temp-dir.ts';
 
 /** Shared set-up for the stage-3 tests: real policy bundles and the demo story's principals and routes. */
 
@@ -16,8 +16,8 @@ export const T0_MS = Date.UTC(2030, 0, 1);
 export const NO_ATTRIBUTES: RequestAttributes = { queryParams: {}, body: undefined };
 
 let root: string | undefined;
-const tempDir = (prefix: string): string => {
-  root ??= mkdtempSync(join(tmpdir(), 'mandate-authz-'));
+const freshDir = (prefix: string): string => {
+  root ??= tempDir('mandate-authz-');
   return mkdtempSync(join(root, `${prefix}-`));
 };
 
@@ -29,7 +29,7 @@ export function removeBundles(): void {
 
 /** The real bundle: rego/ compiled by scripts/build-policy.sh, exactly as the gateway gets it. */
 export function buildBundle(): string {
-  const out = tempDir('policy');
+  const out = freshDir('policy');
   execFileSync('bash', ['scripts/build-policy.sh', out], { stdio: 'pipe' });
   return out;
 }
@@ -39,7 +39,7 @@ export function buildBundle(): string {
  * its input-paths.json, like the real build.
  */
 export function compileBundle(rego: string, entrypoint = 'mandate/decision'): string {
-  const src = tempDir('rego');
+  const src = freshDir('rego');
   writeFileSync(join(src, 'policy.rego'), rego);
   execFileSync(
     'opa',
@@ -48,7 +48,7 @@ export function compileBundle(rego: string, entrypoint = 'mandate/decision'): st
       stdio: 'pipe',
     },
   );
-  const out = tempDir('bundle');
+  const out = freshDir('bundle');
   execFileSync('tar', ['xzf', join(src, 'bundle.tar.gz'), '-C', out], { stdio: 'pipe' });
   // As scripts/build-policy.sh does: the input paths the module reads, by which decisions are remembered.
   const inputPaths = execFileSync(process.execPath, ['scripts/policy-input-paths.ts', src], { encoding: 'utf8' });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, cpSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -13,12 +12,13 @@ import type { ChainedFields } from '../../../gateway/pipeline/6-audit/row.ts';
 import { columnNames } from '../../../gateway/pipeline/6-audit/schema.ts';
 import { AuditStore } from '../../../gateway/pipeline/6-audit/store.ts';
 import { verifyChain } from '../../../gateway/pipeline/6-audit/verify.ts';
+import { tempDir } from '../../temp-dir.ts';
 import { auditEvent, runMandate } from './fixtures.ts';
 
 // Checkpoints as the writer thread takes them (the Checkpointer on a real SQLite file), checked and
 // attacked as an auditor and an attacker would: the real `mandate` CLI and the sqlite3 CLI.
 
-const root = mkdtempSync(join(tmpdir(), 'mandate-checkpoint-'));
+const root = tempDir('mandate-checkpoint-');
 after(() => rmSync(root, { recursive: true, force: true }));
 let runs = 0;
 

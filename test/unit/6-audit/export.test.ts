@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { columnNames } from '../../../gateway/pipeline/6-audit/schema.ts';
 import { AuditStore } from '../../../gateway/pipeline/6-audit/store.ts';
+import { tempDir } from '../../temp-dir.ts';
 import { auditEvent, runMandate } from './fixtures.ts';
 
 // The export is re-verified by the README's recipe (scripts/verify-export.py), an independent
 // implementation in Python that shares no code with Mandate.
 
-const dir = mkdtempSync(join(tmpdir(), 'mandate-export-'));
+const dir = tempDir('mandate-export-');
 const db = join(dir, 'audit.db');
 const recipe = fileURLToPath(new URL('../../../scripts/verify-export.py', import.meta.url));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { AuditLog } from '../../../gateway/pipeline/6-audit/group-commit.ts';
+import { tempDir } from '../../temp-dir.ts';
 import { auditEvent } from './fixtures.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'mandate-group-commit-'));
+const dir = tempDir('mandate-group-commit-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const seqs = (db: string) =>

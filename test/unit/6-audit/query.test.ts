@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type AuditFilter, queryEvents } from '../../../gateway/pipeline/6-audit/query.ts';
 import { columnNames } from '../../../gateway/pipeline/6-audit/schema.ts';
 import { AuditStore } from '../../../gateway/pipeline/6-audit/store.ts';
+import { tempDir } from '../../temp-dir.ts';
 import { auditEvent, runMandate } from './fixtures.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'mandate-'));
+const dir = tempDir('mandate-');
 const file = join(dir, 'audit.db');
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -9,9 +8,10 @@ import { callColumns } from '../../../gateway/pipeline/6-audit/calls.ts';
 import { type AuditEvent, auditKinds } from '../../../gateway/pipeline/6-audit/event.ts';
 import { openAuditReader, searchCalls } from '../../../gateway/pipeline/6-audit/query.ts';
 import { AuditStore } from '../../../gateway/pipeline/6-audit/store.ts';
+import { tempDir } from '../../temp-dir.ts';
 import { auditEvent, runMandate } from './fixtures.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'mandate-'));
+const dir = tempDir('mandate-');
 const file = join(dir, 'audit.db');
 after(() => rmSync(dir, { recursive: true, force: true }));
 

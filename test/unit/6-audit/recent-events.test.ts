@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -10,9 +9,10 @@ import { searchCalls, searchEvents } from '../../../gateway/pipeline/6-audit/que
 import { AuditStore } from '../../../gateway/pipeline/6-audit/store.ts';
 import { verifyChain } from '../../../gateway/pipeline/6-audit/verify.ts';
 import { scanChainParallel } from '../../../gateway/pipeline/6-audit/verify-parallel.ts';
+import { tempDir } from '../../temp-dir.ts';
 import { auditEvent } from './fixtures.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'mandate-recent-'));
+const dir = tempDir('mandate-recent-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 const newDbFile = () => join(dir, `run-${++files}`, 'audit.db');

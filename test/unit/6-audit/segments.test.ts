@@ -1,16 +1,5 @@
 import assert from 'node:assert/strict';
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -19,12 +8,13 @@ import { type SegmentOptions, SegmentRotation } from '../../../gateway/pipeline/
 import { chainFiles, listSegments, segmentFile, segmentRange } from '../../../gateway/pipeline/6-audit/segments.ts';
 import { AuditStore } from '../../../gateway/pipeline/6-audit/store.ts';
 import { verifyAudit } from '../../../gateway/pipeline/6-audit/verify-audit.ts';
+import { tempDir } from '../../temp-dir.ts';
 import { auditEvent, runMandate } from './fixtures.ts';
 
 // Rotation and retention as the writer thread drives them (SegmentRotation on real SQLite files,
 // with a real Checkpointer), then checked as an auditor would: verifyAudit and the `mandate` CLI.
 
-const root = mkdtempSync(join(tmpdir(), 'mandate-segments-'));
+const root = tempDir('mandate-segments-');
 after(() => rmSync(root, { recursive: true, force: true }));
 let runs = 0;
 

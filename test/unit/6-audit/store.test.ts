@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -9,9 +8,10 @@ import { chainHash, GENESIS_HASH } from '../../../gateway/pipeline/6-audit/chain
 import { toChainedFields } from '../../../gateway/pipeline/6-audit/row.ts';
 import { AuditStore } from '../../../gateway/pipeline/6-audit/store.ts';
 import { verifyChain } from '../../../gateway/pipeline/6-audit/verify.ts';
+import { tempDir } from '../../temp-dir.ts';
 import { auditEvent } from './fixtures.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'mandate-'));
+const dir = tempDir('mandate-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 const newDbFile = () => join(dir, `run-${++files}`, 'audit.db');

@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { columnNames } from '../../../gateway/pipeline/6-audit/schema.ts';
 import { AuditStore } from '../../../gateway/pipeline/6-audit/store.ts';
 import { verifyChain } from '../../../gateway/pipeline/6-audit/verify.ts';
+import { tempDir } from '../../temp-dir.ts';
 import { auditEvent, runMandate } from './fixtures.ts';
 
 // Tampering as an attacker with write access to the file would do it: the real sqlite3 CLI,
 // dropping the append-only triggers first. Verification runs as a real `mandate` process.
 
-const dir = mkdtempSync(join(tmpdir(), 'mandate-'));
+const dir = tempDir('mandate-');
 const pristine = join(dir, 'pristine.db');
 after(() => rmSync(dir, { recursive: true, force: true }));
 

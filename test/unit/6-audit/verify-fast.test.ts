@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AuditStore } from '../../../gateway/pipeline/6-audit/store.ts';
 import { scanChain, verifyChain } from '../../../gateway/pipeline/6-audit/verify.ts';
 import { scanChainParallel } from '../../../gateway/pipeline/6-audit/verify-parallel.ts';
+import { tempDir } from '../../temp-dir.ts';
 import { auditEvent } from './fixtures.ts';
 
 // verify's fast path (a fixed-shape object per raw row) must accept exactly what the store's
 // chainHash wrote, and the parallel scan must reach exactly the one-thread verdict.
 
-const dir = mkdtempSync(join(tmpdir(), 'mandate-verify-'));
+const dir = tempDir('mandate-verify-');
 const db = join(dir, 'audit.db');
 after(() => rmSync(dir, { recursive: true, force: true }));
 

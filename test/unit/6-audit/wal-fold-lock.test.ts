@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,12 +7,13 @@ import { Worker } from 'node:worker_threads';
 import { sealInto } from '../../../gateway/pipeline/6-audit/seal.ts';
 import { AuditStore } from '../../../gateway/pipeline/6-audit/store.ts';
 import { WalFoldLock } from '../../../gateway/pipeline/6-audit/wal-fold-lock.ts';
+import { tempDir } from '../../temp-dir.ts';
 import { auditEvent } from './fixtures.ts';
 
 // The real checkpoint thread (wal-checkpoint-thread.ts) against the real seal (seal.ts): a seal needs
 // the file to itself, and the lock keeps the thread's checkpoints out of its way.
 
-const dir = mkdtempSync(join(tmpdir(), 'mandate-wal-fold-'));
+const dir = tempDir('mandate-wal-fold-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function checkpointThread(file: string, lock: WalFoldLock, intervalMs: number): Worker {

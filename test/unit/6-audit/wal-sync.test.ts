@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { WalSync } from '../../../gateway/pipeline/6-audit/wal-sync.ts';
+import { tempDir } from '../../temp-dir.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'mandate-wal-sync-'));
+const dir = tempDir('mandate-wal-sync-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A database path whose -wal file is a real file. */

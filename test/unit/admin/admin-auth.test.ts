@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { inspect } from 'node:util';
@@ -9,12 +8,13 @@ import { authenticateAdmin } from '../../../gateway/admin/admin-auth.ts';
 import { AdminKeyring } from '../../../gateway/admin/admin-keyring.ts';
 import type { AdminConfig } from '../../../gateway/config/schema.ts';
 import { MandateError } from '../../../gateway/errors.ts';
+import { tempDir } from '../../temp-dir.ts';
 
 const newKey = () => randomBytes(32).toString('base64url');
 
 /** Keys by reference, as routes.yaml gives them: one through a file, one through the environment. */
 function keyring(): { gw: { adminKeys: AdminKeyring | undefined }; opsKey: string; auditKey: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'mandate-admin-'));
+  const dir = tempDir('mandate-admin-');
   const opsKey = newKey();
   const auditKey = newKey();
   writeFileSync(join(dir, 'ops.key'), `${opsKey}\n`);

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,11 +8,12 @@ import Database from 'better-sqlite3';
 import type { Approval } from '../../../gateway/approvals/approval.ts';
 import { ApprovalStore } from '../../../gateway/approvals/approval-store.ts';
 import { requestDigest } from '../../../gateway/approvals/request-digest.ts';
+import { tempDir } from '../../temp-dir.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const MINUTE = 60_000;
 
-const dir = mkdtempSync(join(tmpdir(), 'mandate-approvals-'));
+const dir = tempDir('mandate-approvals-');
 let files = 0;
 const opened: ApprovalStore[] = [];
 after(() => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { LoginStore } from '../../../gateway/approvals/login-store.ts';
+import { tempDir } from '../../temp-dir.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'mandate-login-store-'));
+const dir = tempDir('mandate-login-store-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 let nowMs = 1_000_000;

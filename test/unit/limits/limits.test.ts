@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -10,12 +9,13 @@ import type { EndedTask } from '../../../gateway/limits/limit-types.ts';
 import { Limits, type LimitsOptions } from '../../../gateway/limits/limits.ts';
 import type { RouteMatch } from '../../../gateway/pipeline/2-resolve/route-match.ts';
 import { WalSync } from '../../../gateway/pipeline/6-audit/wal-sync.ts';
+import { tempDir } from '../../temp-dir.ts';
 import { alice, bob, contractChange, contractList as listFixture, T0_MS } from '../3-authorize/fixtures.ts';
 
 /** GET /procurement/contracts: a read. */
 const contractList = (): RouteMatch => ({ ...listFixture(), tier: 'read' });
 
-const dir = mkdtempSync(join(tmpdir(), 'mandate-limits-'));
+const dir = tempDir('mandate-limits-');
 let files = 0;
 const open: Limits[] = [];
 after(() => {

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,9 +7,10 @@ import { MandateError } from '../../../gateway/errors.ts';
 import { parseRevocationRequest, type Revocation } from '../../../gateway/revocation/revocation.ts';
 import { RevocationIndex } from '../../../gateway/revocation/revocation-index.ts';
 import { Revocations } from '../../../gateway/revocation/revocations.ts';
+import { tempDir } from '../../temp-dir.ts';
 import { T, token } from './fixtures.ts';
 
-const stateDb = () => join(mkdtempSync(join(tmpdir(), 'mandate-state-')), 'state.db');
+const stateDb = () => join(tempDir('mandate-state-'), 'state.db');
 const LIMITS = { max_lifetime_seconds: 300, clock_skew_seconds: 30 };
 
 /** A clock the test moves. */

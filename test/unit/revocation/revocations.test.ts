@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { RevocationStore } from '../../../gateway/revocation/revocation-store.ts';
 import { Revocations } from '../../../gateway/revocation/revocations.ts';
+import { tempDir } from '../../temp-dir.ts';
 import { T, token } from './fixtures.ts';
 
-const stateDb = () => join(mkdtempSync(join(tmpdir(), 'mandate-state-')), 'state.db');
+const stateDb = () => join(tempDir('mandate-state-'), 'state.db');
 
 test('a revocation is in effect when revoke returns, stored with who, when and why', () => {
   const file = stateDb();

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RevocationStore } from '../../../gateway/revocation/revocation-store.ts';
 import { Revocations } from '../../../gateway/revocation/revocations.ts';
+import { tempDir } from '../../temp-dir.ts';
 import { T, token } from './fixtures.ts';
 
-const stateDb = () => join(mkdtempSync(join(tmpdir(), 'mandate-state-')), 'state.db');
+const stateDb = () => join(tempDir('mandate-state-'), 'state.db');
 
 test('watch: told once when a revocation reaches the token, here or from another process; never after stop', async () => {
   const file = stateDb();

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type Database from 'better-sqlite3';
 import { openStateDb } from '../../../gateway/state/open-state-db.ts';
+import { tempDir } from '../../temp-dir.ts';
 
 const schema = 'CREATE TABLE IF NOT EXISTS things (id INTEGER PRIMARY KEY) STRICT;';
 
 test('creates the folder and the file, in WAL with FULL sync, with the schema applied before build', () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'mandate-state-')), 'nested', 'deeper', 'state.db');
+  const file = join(tempDir('mandate-state-'), 'nested', 'deeper', 'state.db');
   const db = openStateDb(file, schema, (db) => {
     // build sees the schema already there: it prepares statements against it.
     db.prepare('INSERT INTO things (id) VALUES (1)').run();
@@ -26,7 +26,7 @@ test('creates the folder and the file, in WAL with FULL sync, with the schema ap
 });
 
 test('a failing build closes the connection and rethrows its error', () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'mandate-state-')), 'state.db');
+  const file = join(tempDir('mandate-state-'), 'state.db');
   let seen: Database.Database | undefined;
   assert.throws(
     () =>
@@ -40,7 +40,7 @@ test('a failing build closes the connection and rethrows its error', () => {
 });
 
 test('a schema the file cannot take closes the connection and throws', () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'mandate-state-')), 'state.db');
+  const file = join(tempDir('mandate-state-'), 'state.db');
   let built = false;
   assert.throws(() =>
     openStateDb(file, 'CREATE TABLE broken (', () => {
@@ -53,7 +53,7 @@ test('a schema the file cannot take closes the connection and throws', () => {
 });
 
 test('two stores share one file, each with its own tables', () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'mandate-state-')), 'state.db');
+  const file = join(tempDir('mandate-state-'), 'state.db');
   const a = openStateDb(file, 'CREATE TABLE IF NOT EXISTS a (x INTEGER) STRICT;', (db) => db);
   const b = openStateDb(file, 'CREATE TABLE IF NOT EXISTS b (y INTEGER) STRICT;', (db) => db);
   try {

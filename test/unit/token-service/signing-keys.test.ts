@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { jwtVerify, SignJWT } from 'jose';
 import { SigningKeys } from '../../../gateway/token-service/signing-keys.ts';
+import { tempDir } from '../../temp-dir.ts';
 
 const DAY = 86_400;
 
 describe('SigningKeys: generated on first run, rotated with an overlap window', () => {
   it('keeps a replaced key published and verifying until every token it signed has expired', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mandate-keys-'));
+    const dir = tempDir('mandate-keys-');
     let nowMs = Date.UTC(2026, 0, 1);
     const options = {
       dir,
