@@ -1,22 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { MandateError } from '../../../gateway/errors.ts';
 import { authorize as authorizeInput } from '../../../gateway/pipeline/3-authorize/authorize.ts';
 import { loadPolicyEngine, type PolicyEngine } from '../../../gateway/pipeline/3-authorize/engine.ts';
 import { buildPolicyInput } from '../../../gateway/pipeline/3-authorize/policy-input.ts';
-import {
-  alice,
-  bob,
-  buildBundle,
-  contractChange,
-  contractList,
-  customer,
-  NO_ATTRIBUTES,
-  removeBundles,
-  T0_MS,
-} from './fixtures.ts';
-
-after(removeBundles);
+import { alice, bob, buildBundle, contractChange, contractList, customer, NO_ATTRIBUTES, T0_MS } from './fixtures.ts';
 
 /** `authorize` on the input the pipeline would build for this call. */
 const authorize = (engine: PolicyEngine, ...call: Parameters<typeof buildPolicyInput>) =>

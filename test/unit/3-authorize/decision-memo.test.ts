@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Decision } from '../../../gateway/pipeline/3-authorize/decision.ts';
 import { DecisionMemo } from '../../../gateway/pipeline/3-authorize/decision-memo.ts';
 import { tempDir } from '../../temp-dir.ts';
 
 const dir = tempDir('mandate-input-paths-');
-after(() => rmSync(dir, { recursive: true, force: true }));
 let modules = 0;
 
 /** What scripts/policy-input-paths.ts (real `opa parse`) finds in one Rego module. */

@@ -2,12 +2,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { loadPolicyEngine, PolicyBundleError } from '../../../gateway/pipeline/3-authorize/engine.ts';
 import { buildPolicyInput, type PolicyInput } from '../../../gateway/pipeline/3-authorize/policy-input.ts';
-import { alice, buildBundle, compileBundle, contractChange, NO_ATTRIBUTES, removeBundles, T0_MS } from './fixtures.ts';
-
-after(removeBundles);
+import { alice, buildBundle, compileBundle, contractChange, NO_ATTRIBUTES, T0_MS } from './fixtures.ts';
 
 const clock = () => T0_MS;
 const aliceCancels = (attributes: Record<string, unknown> = {}): PolicyInput =>

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendConfig } from '../../../gateway/config/schema.ts';
 import type { Principal } from '../../../gateway/pipeline/1-authenticate/principal.ts';
@@ -15,21 +15,9 @@ export const T0_MS = Date.UTC(2030, 0, 1);
 /** A route that exposes no query parameter and does not read its body. */
 export const NO_ATTRIBUTES: RequestAttributes = { queryParams: {}, body: undefined };
 
-let root: string | undefined;
-const freshDir = (prefix: string): string => {
-  root ??= tempDir('mandate-authz-');
-  return mkdtempSync(join(root, `${prefix}-`));
-};
-
-/** Removes every bundle built so far (call from `after`). */
-export function removeBundles(): void {
-  if (root !== undefined) rmSync(root, { recursive: true, force: true });
-  root = undefined;
-}
-
 /** The real bundle: rego/ compiled by scripts/build-policy.sh, exactly as the gateway gets it. */
 export function buildBundle(): string {
-  const out = freshDir('policy');
+  const out = tempDir('mandate-authz-policy-');
   execFileSync('bash', ['scripts/build-policy.sh', out], { stdio: 'pipe' });
   return out;
 }
@@ -39,7 +27,7 @@ export function buildBundle(): string {
  * its input-paths.json, like the real build.
  */
 export function compileBundle(rego: string, entrypoint = 'mandate/decision'): string {
-  const src = freshDir('rego');
+  const src = tempDir('mandate-authz-rego-');
   writeFileSync(join(src, 'policy.rego'), rego);
   execFileSync(
     'opa',
@@ -48,7 +36,7 @@ export function compileBundle(rego: string, entrypoint = 'mandate/decision'): st
       stdio: 'pipe',
     },
   );
-  const out = freshDir('bundle');
+  const out = tempDir('mandate-authz-bundle-');
   execFileSync('tar', ['xzf', join(src, 'bundle.tar.gz'), '-C', out], { stdio: 'pipe' });
   // As scripts/build-policy.sh does: the input paths the module reads, by which decisions are remembered.
   const inputPaths = execFileSync(process.execPath, ['scripts/policy-input-paths.ts', src], { encoding: 'utf8' });

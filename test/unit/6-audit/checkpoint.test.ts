@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { chainHash } from '../../../gateway/pipeline/6-audit/chain.ts';
 import { hasValidSignature, parseCheckpoint } from '../../../gateway/pipeline/6-audit/checkpoint.ts';
@@ -19,7 +19,6 @@ import { auditEvent, runMandate } from './fixtures.ts';
 // attacked as an auditor and an attacker would: the real `mandate` CLI and the sqlite3 CLI.
 
 const root = tempDir('mandate-checkpoint-');
-after(() => rmSync(root, { recursive: true, force: true }));
 let runs = 0;
 
 interface Log {

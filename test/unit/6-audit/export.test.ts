@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { columnNames } from '../../../gateway/pipeline/6-audit/schema.ts';
 import { AuditStore } from '../../../gateway/pipeline/6-audit/store.ts';
@@ -15,7 +14,6 @@ import { auditEvent, runMandate } from './fixtures.ts';
 const dir = tempDir('mandate-export-');
 const db = join(dir, 'audit.db');
 const recipe = fileURLToPath(new URL('../../../scripts/verify-export.py', import.meta.url));
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 before(() => {
   const store = AuditStore.open(db);

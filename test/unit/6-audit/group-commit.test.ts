@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { rmSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { AuditLog } from '../../../gateway/pipeline/6-audit/group-commit.ts';
@@ -9,7 +9,6 @@ import { tempDir } from '../../temp-dir.ts';
 import { auditEvent } from './fixtures.ts';
 
 const dir = tempDir('mandate-group-commit-');
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 const seqs = (db: string) =>
   new Database(db, { readonly: true }).prepare<[], number>('SELECT seq FROM events ORDER BY seq').pluck().all();

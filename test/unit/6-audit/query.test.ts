@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { type AuditFilter, queryEvents } from '../../../gateway/pipeline/6-audit/query.ts';
 import { columnNames } from '../../../gateway/pipeline/6-audit/schema.ts';
 import { AuditStore } from '../../../gateway/pipeline/6-audit/store.ts';
@@ -10,7 +9,6 @@ import { auditEvent, runMandate } from './fixtures.ts';
 
 const dir = tempDir('mandate-');
 const file = join(dir, 'audit.db');
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 before(() => {
   const store = AuditStore.open(file);

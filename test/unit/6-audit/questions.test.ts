@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { taskEndedEvent, taskStateEvent } from '../../../gateway/limits/task-event.ts';
 import { callColumns } from '../../../gateway/pipeline/6-audit/calls.ts';
@@ -13,7 +12,6 @@ import { auditEvent, runMandate } from './fixtures.ts';
 
 const dir = tempDir('mandate-');
 const file = join(dir, 'audit.db');
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 const at = (second: number) => `2026-03-14T10:00:${String(second).padStart(2, '0')}.000Z`;
 const customer = (id: string, o: Partial<AuditEvent>) =>

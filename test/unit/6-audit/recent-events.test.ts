@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { exportEvents } from '../../../gateway/pipeline/6-audit/export.ts';
 import { readChainHead } from '../../../gateway/pipeline/6-audit/head.ts';
@@ -13,7 +12,6 @@ import { tempDir } from '../../temp-dir.ts';
 import { auditEvent } from './fixtures.ts';
 
 const dir = tempDir('mandate-recent-');
-after(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 const newDbFile = () => join(dir, `run-${++files}`, 'audit.db');
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { Checkpointer } from '../../../gateway/pipeline/6-audit/checkpointer.ts';
 import { type SegmentOptions, SegmentRotation } from '../../../gateway/pipeline/6-audit/segment-rotation.ts';
@@ -15,7 +15,6 @@ import { auditEvent, runMandate } from './fixtures.ts';
 // with a real Checkpointer), then checked as an auditor would: verifyAudit and the `mandate` CLI.
 
 const root = tempDir('mandate-segments-');
-after(() => rmSync(root, { recursive: true, force: true }));
 let runs = 0;
 
 interface Trail {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { MandateError } from '../../../gateway/errors.ts';
 import { chainHash, GENESIS_HASH } from '../../../gateway/pipeline/6-audit/chain.ts';
@@ -12,7 +12,6 @@ import { tempDir } from '../../temp-dir.ts';
 import { auditEvent } from './fixtures.ts';
 
 const dir = tempDir('mandate-');
-after(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 const newDbFile = () => join(dir, `run-${++files}`, 'audit.db');
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { columnNames } from '../../../gateway/pipeline/6-audit/schema.ts';
 import { AuditStore } from '../../../gateway/pipeline/6-audit/store.ts';
 import { verifyChain } from '../../../gateway/pipeline/6-audit/verify.ts';
@@ -14,7 +14,6 @@ import { auditEvent, runMandate } from './fixtures.ts';
 
 const dir = tempDir('mandate-');
 const pristine = join(dir, 'pristine.db');
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 before(() => {
   const store = AuditStore.open(pristine);

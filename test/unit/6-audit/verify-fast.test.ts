@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, rmSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { AuditStore } from '../../../gateway/pipeline/6-audit/store.ts';
 import { scanChain, verifyChain } from '../../../gateway/pipeline/6-audit/verify.ts';
 import { scanChainParallel } from '../../../gateway/pipeline/6-audit/verify-parallel.ts';
@@ -14,7 +14,6 @@ import { auditEvent } from './fixtures.ts';
 
 const dir = tempDir('mandate-verify-');
 const db = join(dir, 'audit.db');
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 before(() => {
   const store = AuditStore.open(db);

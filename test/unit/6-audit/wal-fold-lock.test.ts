@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { sealInto } from '../../../gateway/pipeline/6-audit/seal.ts';
@@ -14,7 +14,6 @@ import { auditEvent } from './fixtures.ts';
 // the file to itself, and the lock keeps the thread's checkpoints out of its way.
 
 const dir = tempDir('mandate-wal-fold-');
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 function checkpointThread(file: string, lock: WalFoldLock, intervalMs: number): Worker {
   return new Worker(new URL('../../../gateway/pipeline/6-audit/wal-checkpoint-thread.ts', import.meta.url), {

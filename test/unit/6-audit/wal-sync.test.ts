@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { WalSync } from '../../../gateway/pipeline/6-audit/wal-sync.ts';
 import { tempDir } from '../../temp-dir.ts';
 
 const dir = tempDir('mandate-wal-sync-');
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A database path whose -wal file is a real file. */
 function walFile(name: string): string {

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { LoginStore } from '../../../gateway/approvals/login-store.ts';
 import { tempDir } from '../../temp-dir.ts';
 
 const dir = tempDir('mandate-login-store-');
-after(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 let nowMs = 1_000_000;
 const open = () => {
