@@ -194,10 +194,20 @@ export class AuditStore {
   /**
    * Moves the oldest `maxRows` recent events (at most) into `events`, in one transaction taken at
    * once, like an append; returns how many moved. A failure moves nothing and is thrown: the rows
-   * stay in `recent_events`, still in the chain, for the next fold.
+   * stay in `recent_events`, still in the chain, for the next fold. `waitForLock: false` (the
+   * writer's periodic folds) throws SQLITE_BUSY at once when another connection holds the write lock,
+   * instead of waiting the busy timeout: nothing waits on a fold, and every append handed over
+   * meanwhile would wait behind it, fold after fold.
    */
-  foldRecent(maxRows: number): number {
-    return this.#fold.immediate(maxRows);
+  foldRecent(maxRows: number, { waitForLock = true } = {}): number {
+    if (waitForLock) return this.#fold.immediate(maxRows);
+    const busyTimeoutMs = this.#db.pragma('busy_timeout', { simple: true }) as number;
+    this.#db.pragma('busy_timeout = 0');
+    try {
+      return this.#fold.immediate(maxRows);
+    } finally {
+      this.#db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    }
   }
 
   /** Moves every recent event into `events`, `rowsPerTransaction` at a time. */

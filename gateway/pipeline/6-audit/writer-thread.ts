@@ -148,8 +148,10 @@ function commitHandedOver(): void {
 function foldRecent(): void {
   if (!store) return;
   try {
-    if (store.foldRecent(FOLD_MAX_ROWS) === FOLD_MAX_ROWS) setImmediate(foldRecent);
+    if (store.foldRecent(FOLD_MAX_ROWS, { waitForLock: false }) === FOLD_MAX_ROWS) setImmediate(foldRecent);
   } catch (e) {
+    // Another connection writing (a `mandate revoke`, a seal): the next tick tries again.
+    if ((e as { code?: string }).code === 'SQLITE_BUSY') return;
     log.warn({ err: e }, 'audit recent events not folded; retrying');
   }
 }
