@@ -77,8 +77,25 @@ ensure_opa
 ensure_packages
 ensure_policy
 
-# A headless browser for the auditor page tests: only the steps that run tests install it.
+ensure_faultfs() {
+  # The FUSE file system whose fsyncs fail on demand, for the audit store's disk-failure tests
+  # (test/faultfs). Rebuilt whenever its sources change; Go fetches go-fuse through the module proxy.
+  local want
+  want=$(cd "$ROOT/test/faultfs" && cat go.mod go.sum ./*.go | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$TOOLS/bin/.faultfs-source" 2>/dev/null)" = "$want" ] && [ -x "$TOOLS/bin/faultfs" ]; then
+    return 0
+  fi
+  say "building test/faultfs into .tools/bin with go build"
+  mkdir -p "$TOOLS/bin"
+  (cd "$ROOT/test/faultfs" && go build -o "$TOOLS/bin/faultfs" .) >&2
+  printf '%s' "$want" >"$TOOLS/bin/.faultfs-source"
+}
+
+# What only the steps that run tests need: a headless browser for the auditor page tests, and faultfs.
 source "$ROOT/scripts/chromium.sh"
 case "${1:-setup}" in
-  test | setup) ensure_chromium ;;
+  test | setup)
+    ensure_chromium
+    ensure_faultfs
+    ;;
 esac

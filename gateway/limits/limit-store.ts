@@ -169,17 +169,13 @@ export class LimitStore {
   /** Runs one spending transaction, then starts making it durable. */
   #spent<T>(transaction: () => T): T & { commit: number } {
     if (this.#syncFailed) throw this.#syncFailed;
-    const result = transaction();
+    const result = this.#guard(transaction);
     const commit = ++this.#commits;
     const durable = new Promise<void>((resolve, reject) => {
       this.#walSync.afterCommit((error) => {
         this.#syncing.delete(commit);
         if (error) {
-          this.#syncFailed ??= new MandateError(
-            'MANDATE_LIMITS_UNAVAILABLE',
-            'the state database could not be synced; no budget is spent until the gateway restarts',
-            { cause: error },
-          );
+          this.#syncFailed ??= new MandateError('MANDATE_LIMITS_UNAVAILABLE', SYNC_FAILED, { cause: error });
           reject(this.#syncFailed);
           return;
         }
@@ -214,7 +210,7 @@ export class LimitStore {
 
   /** A counter's stored value in `windowStartMs` (0 when it has none there). */
   counter(scope: CounterScope, key: string, name: CounterName, windowStartMs: number): number {
-    const row = this.#counter.get(scope, key, name);
+    const row = this.#guard(() => this.#counter.get(scope, key, name));
     return row !== undefined && row.window_start_ms >= windowStartMs ? counted(name, row.value) : 0;
   }
 
@@ -227,7 +223,7 @@ export class LimitStore {
   }
 
   resources(txn: string): string[] {
-    return this.#resources.all(txn);
+    return this.#guard(() => this.#resources.all(txn));
   }
 
   /**
@@ -236,13 +232,16 @@ export class LimitStore {
    * task id is never shared across users.
    */
   claimTask(txn: string, user: string | null, agent: string, nowMs: number): { user: string | null; ended: boolean } {
-    this.#recordTask.run(txn, user, agent, nowMs, nowMs);
-    const task = this.#task.get(txn)!;
-    // Taken up again after a pause: its last use is now, before another process's clean-up looks.
-    if (task.ended_at_ms === null && task.last_seen_ms < nowMs - RESEEN_AFTER_MS) {
-      this.taskSeen(new Map([[txn, nowMs]]));
-    }
-    return { user: task.user, ended: task.ended_at_ms !== null };
+    if (this.#syncFailed) throw this.#syncFailed;
+    return this.#guard(() => {
+      this.#recordTask.run(txn, user, agent, nowMs, nowMs);
+      const task = this.#task.get(txn)!;
+      // Taken up again after a pause: its last use is now, before another process's clean-up looks.
+      if (task.ended_at_ms === null && task.last_seen_ms < nowMs - RESEEN_AFTER_MS) {
+        this.taskSeen(new Map([[txn, nowMs]]));
+      }
+      return { user: task.user, ended: task.ended_at_ms !== null };
+    });
   }
 
   /** Records when tasks were last used (txn → ms), in one transaction. */
@@ -261,7 +260,7 @@ export class LimitStore {
 
   /** The user first seen with this txn; null for a background agent's task or one never seen. */
   taskUser(txn: string): string | null {
-    return this.#task.get(txn)?.user ?? null;
+    return this.#guard(() => this.#task.get(txn))?.user ?? null;
   }
 
   /** Stores a suspension or a resumption (which also clears the task's counters); returns its row id. */
@@ -289,6 +288,29 @@ export class LimitStore {
     return this.#db.pragma('data_version', { simple: true }) as number;
   }
 
+  /**
+   * Runs a read or write of the request path, turning a SQLite failure (an I/O error, a full disk,
+   * the file locked past the busy timeout) into MANDATE_LIMITS_UNAVAILABLE (503): a call that cannot
+   * be counted is refused, as the catalogue says, not failed as an internal error. An I/O error is
+   * more: the FULL connection's own fsync, or a write, failed, and what it covered may be lost (Linux
+   * may report the next fsync as a success), so nothing is spent until a restart, as after a failed
+   * fsync of the spending connection's WAL.
+   */
+  #guard<T>(run: () => T): T {
+    try {
+      return run();
+    } catch (e) {
+      if (e instanceof MandateError) throw e;
+      if (String((e as { code?: unknown }).code).startsWith('SQLITE_IOERR')) {
+        this.#syncFailed ??= new MandateError('MANDATE_LIMITS_UNAVAILABLE', SYNC_FAILED, { cause: e });
+        throw this.#syncFailed;
+      }
+      throw new MandateError('MANDATE_LIMITS_UNAVAILABLE', 'the state database cannot take the write now', {
+        cause: e,
+      });
+    }
+  }
+
   close(): void {
     try {
       this.#walSync.close();
@@ -301,6 +323,8 @@ export class LimitStore {
     }
   }
 }
+
+const SYNC_FAILED = 'the state database could not be synced; no budget is spent until the gateway restarts';
 
 export interface Reservation {
   /** How much was added: 0 when `need` did not fit. */

@@ -254,8 +254,11 @@ async function recordOutcome(gw: Gateway, { trace, ctx, trail }: Call, outcome: 
 }
 
 /** The single event of a refused call; returns the error to answer with. */
-async function recordRefusal(gw: Gateway, { trail }: Call, e: unknown): Promise<MandateError> {
+async function recordRefusal(gw: Gateway, { trace, trail }: Call, e: unknown): Promise<MandateError> {
   const error = asMandateError(e);
+  // Not one of the catalogue's refusals but a failure nobody anticipated: the agent gets a bare 500,
+  // the audit `gateway.internal`; the operator needs what went wrong.
+  if (error.code === 'MANDATE_INTERNAL') log.error({ correlationId: trace.traceId, err: e }, 'internal error');
   try {
     await trail.recordRefusal(gw.now(), error);
     return error;

@@ -1,3 +1,5 @@
+import { MandateError } from '../errors.ts';
+
 /**
  * A refusal at the token endpoint, answered per RFC 6749 §5.2 / RFC 8693 §2.2.2 — not with the
  * proxy's problem+json catalogue. `reason` (`area.condition`) is what the audit row records; the
@@ -51,7 +53,14 @@ export class OAuthError extends Error {
   }
 }
 
-/** Any thrown value as an OAuthError: unknown failures refuse (fail closed) without internals. */
+/**
+ * Any thrown value as an OAuthError: unknown failures refuse (fail closed) without internals. A
+ * store the exchange needs that cannot answer now (the proxy's 503s, e.g. the state database that
+ * claims the task) is `temporarily_unavailable`, with the proxy's audit reason: the client may retry.
+ */
 export function asOAuthError(e: unknown): OAuthError {
-  return e instanceof OAuthError ? e : new OAuthError('invalid_request', 'internal', { cause: e });
+  if (e instanceof OAuthError) return e;
+  if (e instanceof MandateError && e.entry.status === 503)
+    return new OAuthError('temporarily_unavailable', e.entry.reason, { cause: e });
+  return new OAuthError('invalid_request', 'internal', { cause: e });
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { catalogue } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
 import type { Actor } from '../pipeline/1-authenticate/principal.ts';
 import { log } from '../telemetry/log.ts';
@@ -20,6 +21,8 @@ import { GRANT_TYPE, TOKEN_TYPE } from './token-types.ts';
 
 /** Longest `intent` accepted, as the proxy accepts it (code points). */
 const MAX_INTENT_CHARS = 2000;
+/** The audit reason of a refusal the audit store itself could not take (so it is not audited). */
+const AUDIT_UNAVAILABLE = catalogue.MANDATE_AUDIT_UNAVAILABLE.reason;
 const TXN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
@@ -51,7 +54,7 @@ export async function tokenEndpoint(gw: Gateway, req: IncomingMessage, res: Serv
         }),
       );
     } catch (cause) {
-      throw new OAuthError('temporarily_unavailable', 'audit.unavailable', { cause });
+      throw new OAuthError('temporarily_unavailable', AUDIT_UNAVAILABLE, { cause });
     }
     // RFC 8693 §2.2.1; `scope` always present, so a narrowed grant is never missed.
     send(res, 200, {
@@ -68,7 +71,8 @@ export async function tokenEndpoint(gw: Gateway, req: IncomingMessage, res: Serv
       log.error({ err: error.cause, correlationId: facts.correlationId }, 'token exchange failed');
     facts.policyReasons = error.policyReasons;
     let answer = error;
-    if (error.error !== 'temporarily_unavailable') {
+    // A refusal is audited, unless the audit store is what failed.
+    if (error.reason !== AUDIT_UNAVAILABLE) {
       try {
         await gw.audit.append(
           tokenEvent(facts, gw.now(), {
@@ -79,7 +83,7 @@ export async function tokenEndpoint(gw: Gateway, req: IncomingMessage, res: Serv
           }),
         );
       } catch (cause) {
-        answer = new OAuthError('temporarily_unavailable', 'audit.unavailable', { cause });
+        answer = new OAuthError('temporarily_unavailable', AUDIT_UNAVAILABLE, { cause });
       }
     }
     const headers: Record<string, string> =

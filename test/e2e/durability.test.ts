@@ -1,8 +1,19 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { type FaultyDisk, mountFaultyDisk } from './faultfs.ts';
 import { limitFileSize, mandateCli, type Stack, startGatewayProcess, startStack } from './harness.ts';
+import {
+  ACCESS_TOKEN_TYPE,
+  actorToken,
+  JWT_TYPE,
+  PROCUREMENT_AUD,
+  startTokenStack,
+  TOKEN_EXCHANGE,
+} from './token-exchange-harness.ts';
 
 const CONTRACT = '/procurement/contracts/12345';
 
@@ -118,5 +129,202 @@ describe('durability: the disk fills up', { timeout: 60_000 }, () => {
       'the refused calls could not be recorded; the chain holds exactly what was committed',
     );
     assert.equal((await mandateCli(['audit', 'verify', '--db', stack.auditDb])).code, 0);
+  });
+});
+
+describe('durability: the disk fails an fsync', { timeout: 60_000 }, () => {
+  let disk: FaultyDisk;
+  before(async () => {
+    disk = await mountFaultyDisk();
+  });
+  after(() => disk.unmount());
+
+  /** A stack whose audit database is on the faulty disk (at FULL, the default: fsync per commit). */
+  const startOnDisk = (name: string) =>
+    startStack({
+      editConfig: (config) => {
+        mkdirSync(join(disk.dir, name));
+        config.gateway.audit_db = join(disk.dir, name, 'audit.db');
+      },
+    });
+  const readyz = async (stack: Stack) => {
+    const res = await fetch(`${stack.url}/readyz`);
+    return { status: res.status, body: (await res.json()) as { audit_writable: boolean } };
+  };
+
+  test('a failed fsync → 503 and nothing forwarded, and refusals until a restart, even once syncs succeed', async () => {
+    const stack = await startOnDisk('call');
+    let restarted: Awaited<ReturnType<typeof startGatewayProcess>> | undefined;
+    try {
+      const token = await stack.alice();
+      const get = (url = stack.url) => fetch(`${url}${CONTRACT}`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal((await get()).status, 200);
+      await stack.auditRows();
+      const forwarded = stack.procurement.received.length;
+
+      disk.failSyncs(true);
+      const failed = await get();
+      assert.equal(failed.status, 503);
+      const problem = (await failed.json()) as { code: string; correlation_id: string };
+      assert.equal(problem.code, 'MANDATE_AUDIT_UNAVAILABLE');
+      assert.ok(
+        stack.logs.some((l) => l.includes('audit WAL fsync failed; the audit store is closed')),
+        'the failure is logged',
+      );
+
+      // Linux may report the next fsync of pages it failed to write as a success: a sync that works
+      // again proves nothing about the commits before it, so the store stays closed.
+      disk.failSyncs(false);
+      const again = await get();
+      assert.equal(again.status, 503);
+      assert.equal(((await again.json()) as { code: string }).code, 'MANDATE_AUDIT_UNAVAILABLE');
+      assert.equal((await readyz(stack)).status, 503);
+      assert.equal(stack.procurement.received.length, forwarded, 'nothing reached the backend');
+
+      stack.gateway.kill('SIGTERM');
+      await once(stack.gateway, 'exit');
+      restarted = await startGatewayProcess(stack.configFile);
+      const url = `http://127.0.0.1:${restarted.port}`;
+      assert.equal((await get(url)).status, 200);
+      assert.equal(stack.procurement.received.length, forwarded + 1);
+
+      const verify = await mandateCli(['audit', 'verify', '--db', stack.auditDb]);
+      assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+      const rows = await stack.auditRows();
+      // The failed call's decision was written but never confirmed durable: like a crash's, it stands
+      // without an outcome. The call refused afterwards left nothing (the store was closed).
+      assert.deepEqual(
+        rows.map((r) => [r.kind, r.correlation_id === problem.correlation_id]),
+        [
+          ['decision', false],
+          ['outcome', false],
+          ['decision', true],
+          ['decision', false],
+          ['outcome', false],
+        ],
+      );
+    } finally {
+      restarted?.gateway.kill('SIGTERM');
+      if (restarted) await once(restarted.gateway, 'exit');
+      await stack.stop();
+      disk.failSyncs(false);
+    }
+  });
+
+  test("the state database's fsync fails → a call that must reserve budget is refused and audited, until a restart", async () => {
+    // Behavioural limits on, their state database on the faulty disk (the audit database is not).
+    const stack = await startStack({
+      editConfig: (config) => {
+        mkdirSync(join(disk.dir, 'limits'));
+        config.gateway.state_db = join(disk.dir, 'limits', 'state.db');
+        config.limits = { window_seconds: 86_400, task: { requests: 50 }, agent: { requests: 100_000 } };
+      },
+    });
+    try {
+      const call = async (txn: string) => {
+        const token = await stack.alice({ txn });
+        const res = await fetch(`${stack.url}${CONTRACT}`, { headers: { authorization: `Bearer ${token}` } });
+        return { status: res.status, body: (await res.json()) as { code?: string; correlation_id?: string } };
+      };
+      assert.equal((await call('task-1')).status, 200);
+      const forwarded = stack.procurement.received.length;
+
+      // A new task's first call reserves its counts in the state database, and waits for the fsync.
+      disk.failSyncs(true);
+      const refused = await call('task-2');
+      assert.equal(refused.status, 503);
+      assert.equal(refused.body.code, 'MANDATE_LIMITS_UNAVAILABLE');
+      disk.failSyncs(false);
+      const again = await call('task-3');
+      assert.equal(again.status, 503, 'no budget is spent until a restart');
+      assert.equal(again.body.code, 'MANDATE_LIMITS_UNAVAILABLE');
+      assert.equal(stack.procurement.received.length, forwarded, 'nothing reached the backend');
+
+      // Each refusal is audited as an error event (a 5xx): the audit database is not on the faulty disk.
+      const refusals = (await stack.auditRows()).filter((r) => r.decision === 'deny');
+      assert.deepEqual(
+        refusals.map((r) => [r.kind, r.correlation_id, r.reason, r.status, r.txn]),
+        [
+          ['error', refused.body.correlation_id, 'limits.unavailable', 503, 'task-2'],
+          ['error', again.body.correlation_id, 'limits.unavailable', 503, 'task-3'],
+        ],
+      );
+    } finally {
+      await stack.stop();
+      disk.failSyncs(false);
+    }
+  });
+
+  test("the state database's fsync fails → the token service cannot claim a new task: 503 temporarily_unavailable, audited", async () => {
+    const tx = await startTokenStack({
+      editConfig: (config) => {
+        mkdirSync(join(disk.dir, 'tokens'));
+        config.gateway.state_db = join(disk.dir, 'tokens', 'state.db');
+      },
+    });
+    try {
+      const exchange = async (txn: string) =>
+        tx.grant(tx.agents.hr, TOKEN_EXCHANGE, {
+          subject_token: await tx.idp.accessToken('alice'),
+          subject_token_type: ACCESS_TOKEN_TYPE,
+          actor_token: await actorToken(tx.agents.hr),
+          actor_token_type: JWT_TYPE,
+          resource: PROCUREMENT_AUD,
+          scope: 'procurement:read',
+          txn,
+        });
+      assert.ok((await exchange('task-a')).access_token);
+
+      // Issuing a token for a new task claims it for its user in the state database, at FULL.
+      disk.failSyncs(true);
+      const error = await exchange('task-b').then(
+        () => assert.fail('a token was issued'),
+        (e: unknown) => e,
+      );
+      // openid-client reads an error body only from a 400 or 401 (RFC 6749 §5.2) and hands over the
+      // response itself for any other status.
+      const response = (error as { cause?: unknown }).cause;
+      assert.ok(response instanceof Response, String(error));
+      assert.equal(response.status, 503);
+      assert.equal(((await response.json()) as { error: string }).error, 'temporarily_unavailable');
+
+      const refused = (await tx.stack.auditRows()).filter((r) => r.kind === 'token_refused');
+      assert.deepEqual(
+        refused.map((r) => [r.reason, r.status, r.txn]),
+        [['limits.unavailable', 503, 'task-b']],
+      );
+    } finally {
+      await tx.stop();
+      disk.failSyncs(false);
+    }
+  });
+
+  test('/readyz finds a failing fsync before any call does, and nothing is forwarded', async () => {
+    const stack = await startOnDisk('readyz');
+    try {
+      const token = await stack.alice();
+      const get = () => fetch(`${stack.url}${CONTRACT}`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal((await get()).status, 200);
+      await stack.auditRows();
+      assert.equal((await readyz(stack)).status, 200);
+      const forwarded = stack.procurement.received.length;
+
+      disk.failSyncs(true);
+      const down = await readyz(stack);
+      assert.equal(down.status, 503);
+      assert.equal(down.body.audit_writable, false);
+      const res = await get();
+      assert.equal(res.status, 503);
+      assert.equal(((await res.json()) as { code: string }).code, 'MANDATE_AUDIT_UNAVAILABLE');
+      assert.equal(stack.procurement.received.length, forwarded, 'nothing reached the backend');
+      assert.equal(
+        (await mandateCli(['audit', 'verify', '--db', stack.auditDb])).code,
+        0,
+        'the chain holds what was committed before',
+      );
+    } finally {
+      await stack.stop();
+      disk.failSyncs(false);
+    }
   });
 });

@@ -95,7 +95,7 @@ parentPort!.on('message', (message: { id: number; events?: string; probe?: boole
     return;
   }
   if (message.probe) {
-    parentPort!.postMessage({ id: message.id, writable: store.isWritable() });
+    parentPort!.postMessage({ id: message.id, writable: probe() });
     return;
   }
   handedOver.push({ id: message.id, events: JSON.parse(message.events ?? '[]') as AuditEvent[] });
@@ -157,12 +157,30 @@ function foldRecent(): void {
 }
 
 /**
+ * For /readyz: whether an append would be acknowledged right now. At FULL that takes an fsync as
+ * well as a commit: a disk that takes writes but cannot make them durable (an I/O error on sync)
+ * would refuse every call, so the probe syncs too, and a failure closes the store as a call's would.
+ */
+function probe(): boolean {
+  if (!store?.isWritable()) return false;
+  if (!walSync) return true;
+  try {
+    walSync.syncNow();
+    return true;
+  } catch (e) {
+    syncFailed([], e as Error);
+    return false;
+  }
+}
+
+/**
  * An fsync failed: whatever was committed since the last good one may not be on disk, and Linux may
  * report the next fsync as a success regardless. The batch is refused, and so is every later one
  * (503) until a restart reopens the store and SQLite recovers the WAL's valid prefix.
  */
 function syncFailed(group: readonly { id: number }[], error: Error): void {
-  parentPort!.postMessage(group.map(({ id }) => ({ id, error: `audit WAL sync failed: ${error.message}` })));
+  if (group.length > 0)
+    parentPort!.postMessage(group.map(({ id }) => ({ id, error: `audit WAL sync failed: ${error.message}` })));
   if (!store) return;
   log.error({ err: error }, 'audit WAL fsync failed; the audit store is closed');
   closeWalSync();
