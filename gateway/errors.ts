@@ -315,6 +315,11 @@ export const catalogue = {
     reason: 'tasks.not_persisted',
     title: 'The task state changed in this gateway process but could not be stored; retry',
   },
+  MANDATE_STATE_UNAVAILABLE: {
+    status: 503,
+    reason: 'state.unavailable',
+    title: "The gateway's state database cannot answer right now; nothing was forwarded",
+  },
   MANDATE_LIMITS_UNAVAILABLE: {
     status: 503,
     reason: 'limits.unavailable',

@@ -2,10 +2,21 @@ import { type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { MandateError } from './errors.ts';
 
-/** Any thrown value as a catalogue error: unknown failures become MANDATE_INTERNAL (and deny). */
+/**
+ * Any thrown value as a catalogue error: unknown failures become MANDATE_INTERNAL (and deny). A
+ * SQLite failure no store turned into its own refusal (the audit store and the limits have codes of
+ * their own) is the state database being unavailable — an I/O error, a full disk, a lock held past
+ * the busy timeout, a read-only file — and is answered as such (503, retry), not as a gateway bug.
+ */
 export function asMandateError(e: unknown): MandateError {
-  return e instanceof MandateError ? e : new MandateError('MANDATE_INTERNAL', undefined, { cause: e });
+  if (e instanceof MandateError) return e;
+  if (STORAGE_UNAVAILABLE.test(String((e as { code?: unknown } | null)?.code)))
+    return new MandateError('MANDATE_STATE_UNAVAILABLE', undefined, { cause: e });
+  return new MandateError('MANDATE_INTERNAL', undefined, { cause: e });
 }
+
+/** SQLite's result codes (and their extended codes) for storage that cannot answer right now. */
+const STORAGE_UNAVAILABLE = /^SQLITE_(IOERR|FULL|BUSY|LOCKED|READONLY|CANTOPEN)(_|$)/;
 
 /**
  * Answers with `application/problem+json` (RFC 9457): the stable code, the correlation id and, for

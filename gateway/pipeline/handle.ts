@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Context, Span } from '@opentelemetry/api';
-import type { MandateError } from '../errors.ts';
+import { MandateError } from '../errors.ts';
 import type { Gateway } from '../gateway.ts';
 import { assertTaskActive } from '../limits/assert-task-active.ts';
 import { countCall } from '../limits/count-call.ts';
@@ -256,9 +256,10 @@ async function recordOutcome(gw: Gateway, { trace, ctx, trail }: Call, outcome: 
 /** The single event of a refused call; returns the error to answer with. */
 async function recordRefusal(gw: Gateway, { trace, trail }: Call, e: unknown): Promise<MandateError> {
   const error = asMandateError(e);
-  // Not one of the catalogue's refusals but a failure nobody anticipated: the agent gets a bare 500,
-  // the audit `gateway.internal`; the operator needs what went wrong.
-  if (error.code === 'MANDATE_INTERNAL') log.error({ correlationId: trace.traceId, err: e }, 'internal error');
+  // Not a stage's refusal but a failure it did not turn into one (a bug, a state database that cannot
+  // answer): the agent gets the bare catalogue answer, the audit its reason; the operator needs the cause.
+  if (!(e instanceof MandateError))
+    log.error({ correlationId: trace.traceId, code: error.code, err: e }, 'call failed');
   try {
     await trail.recordRefusal(gw.now(), error);
     return error;

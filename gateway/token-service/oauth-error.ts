@@ -1,4 +1,4 @@
-import { MandateError } from '../errors.ts';
+import { asMandateError } from '../problem.ts';
 
 /**
  * A refusal at the token endpoint, answered per RFC 6749 §5.2 / RFC 8693 §2.2.2 — not with the
@@ -55,12 +55,13 @@ export class OAuthError extends Error {
 
 /**
  * Any thrown value as an OAuthError: unknown failures refuse (fail closed) without internals. A
- * store the exchange needs that cannot answer now (the proxy's 503s, e.g. the state database that
- * claims the task) is `temporarily_unavailable`, with the proxy's audit reason: the client may retry.
+ * store the exchange needs that cannot answer now (what the proxy answers with a 503, e.g. the state
+ * database that claims the task) is `temporarily_unavailable`, with the proxy's audit reason: the
+ * client may retry.
  */
 export function asOAuthError(e: unknown): OAuthError {
   if (e instanceof OAuthError) return e;
-  if (e instanceof MandateError && e.entry.status === 503)
-    return new OAuthError('temporarily_unavailable', e.entry.reason, { cause: e });
+  const { entry } = asMandateError(e);
+  if (entry.status === 503) return new OAuthError('temporarily_unavailable', entry.reason, { cause: e });
   return new OAuthError('invalid_request', 'internal', { cause: e });
 }

@@ -255,11 +255,16 @@ describe('durability: the disk fails an fsync', { timeout: 60_000 }, () => {
     }
   });
 
-  test("the state database's fsync fails → the token service cannot claim a new task: 503 temporarily_unavailable, audited", async () => {
+  test("the state database's fsync fails → no token for a new task, no call held for approval: 503, audited", async () => {
     const tx = await startTokenStack({
       editConfig: (config) => {
         mkdirSync(join(disk.dir, 'tokens'));
         config.gateway.state_db = join(disk.dir, 'tokens', 'state.db');
+        // Cancelling waits for the user's approval, stored in the state database.
+        const cancel = config.routes.find((r: { action: string }) => r.action === 'procurement.contract.cancel');
+        cancel.tier = 'approval';
+        cancel.body = { max_bytes: 4096, fields: [] };
+        config.approvals = { expires_seconds: 900 };
       },
     });
     try {
@@ -288,10 +293,37 @@ describe('durability: the disk fails an fsync', { timeout: 60_000 }, () => {
       assert.equal(response.status, 503);
       assert.equal(((await response.json()) as { error: string }).error, 'temporarily_unavailable');
 
-      const refused = (await tx.stack.auditRows()).filter((r) => r.kind === 'token_refused');
+      // A call to hold for approval: the approval cannot be stored, so the agent gets no approval id
+      // for a request the user could never see.
+      const forwarded = tx.stack.procurement.received.length;
+      const held = await fetch(`${tx.stack.url}/procurement/contracts/12345/cancel`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await tx.stack.alice()}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      assert.equal(held.status, 503);
+      const problem = (await held.json()) as { code: string; correlation_id: string; approval_id?: string };
+      assert.equal(problem.code, 'MANDATE_STATE_UNAVAILABLE');
+      assert.equal(problem.approval_id, undefined);
+      assert.equal(tx.stack.procurement.received.length, forwarded, 'nothing reached the backend');
+      assert.ok(
+        tx.stack.logs.some((l) => l.includes('"msg":"call failed"') && l.includes(problem.correlation_id)),
+        'the cause is logged with the correlation id',
+      );
+
+      const rows = await tx.stack.auditRows();
       assert.deepEqual(
-        refused.map((r) => [r.reason, r.status, r.txn]),
+        rows.filter((r) => r.kind === 'token_refused').map((r) => [r.reason, r.status, r.txn]),
         [['limits.unavailable', 503, 'task-b']],
+      );
+      // The request is audited before the approval is stored (no approval a user can see without its
+      // request in the chain), so the chain shows it requested, then the call's failure.
+      assert.deepEqual(
+        rows.filter((r) => r.correlation_id === problem.correlation_id).map((r) => [r.kind, r.reason, r.status]),
+        [
+          ['approval_requested', null, 403],
+          ['error', 'state.unavailable', 503],
+        ],
       );
     } finally {
       await tx.stop();
