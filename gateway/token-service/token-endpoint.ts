@@ -67,8 +67,12 @@ export async function tokenEndpoint(gw: Gateway, req: IncomingMessage, res: Serv
     });
   } catch (e) {
     const error = asOAuthError(e);
-    if (error.reason === 'internal')
-      log.error({ err: error.cause, correlationId: facts.correlationId }, 'token exchange failed');
+    // A failure, not a refusal: a bug, or a store that cannot answer. The operator needs the cause.
+    if (error.reason === 'internal' || error.error === 'temporarily_unavailable')
+      log.error(
+        { err: error.cause, reason: error.reason, correlationId: facts.correlationId },
+        'token exchange failed',
+      );
     facts.policyReasons = error.policyReasons;
     let answer = error;
     // A refusal is audited, unless the audit store is what failed.

@@ -292,6 +292,10 @@ describe('durability: the disk fails an fsync', { timeout: 60_000 }, () => {
       assert.ok(response instanceof Response, String(error));
       assert.equal(response.status, 503);
       assert.equal(((await response.json()) as { error: string }).error, 'temporarily_unavailable');
+      assert.ok(
+        tx.stack.logs.some((l) => l.includes('"msg":"token exchange failed"') && l.includes('limits.unavailable')),
+        'the cause is logged',
+      );
 
       // A call to hold for approval: the approval cannot be stored, so the agent gets no approval id
       // for a request the user could never see.
