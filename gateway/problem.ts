@@ -1,6 +1,7 @@
 import { type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { MandateError } from './errors.ts';
+import { isStorageUnavailable } from './state/sqlite-failure.ts';
 
 /**
  * Any thrown value as a catalogue error: unknown failures become MANDATE_INTERNAL (and deny). A
@@ -10,13 +11,9 @@ import { MandateError } from './errors.ts';
  */
 export function asMandateError(e: unknown): MandateError {
   if (e instanceof MandateError) return e;
-  if (STORAGE_UNAVAILABLE.test(String((e as { code?: unknown } | null)?.code)))
-    return new MandateError('MANDATE_STATE_UNAVAILABLE', undefined, { cause: e });
+  if (isStorageUnavailable(e)) return new MandateError('MANDATE_STATE_UNAVAILABLE', undefined, { cause: e });
   return new MandateError('MANDATE_INTERNAL', undefined, { cause: e });
 }
-
-/** SQLite's result codes (and their extended codes) for storage that cannot answer right now. */
-const STORAGE_UNAVAILABLE = /^SQLITE_(IOERR|FULL|BUSY|LOCKED|READONLY|CANTOPEN)(_|$)/;
 
 /**
  * Answers with `application/problem+json` (RFC 9457): the stable code, the correlation id and, for

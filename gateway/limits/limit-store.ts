@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { MandateError } from '../errors.ts';
 import { WalSync } from '../pipeline/6-audit/wal-sync.ts';
 import { openStateDb } from '../state/open-state-db.ts';
+import { isIoError, isStorageUnavailable } from '../state/sqlite-failure.ts';
 import { fromUnits, UNITS_PER_AMOUNT } from './amount.ts';
 import type { CounterName, CounterScope, EndedTask, LimitName, TaskStateChange } from './limit-types.ts';
 
@@ -289,9 +290,10 @@ export class LimitStore {
   }
 
   /**
-   * Runs a read or write of the request path, turning a SQLite failure (an I/O error, a full disk,
+   * Runs a read or write of the request path, turning a storage failure (an I/O error, a full disk,
    * the file locked past the busy timeout) into MANDATE_LIMITS_UNAVAILABLE (503): a call that cannot
-   * be counted is refused, as the catalogue says, not failed as an internal error. An I/O error is
+   * be counted is refused, as the catalogue says, not failed as an internal error. Anything else (a
+   * bug) goes on as it is. An I/O error is
    * more: the FULL connection's own fsync, or a write, failed, and what it covered may be lost (Linux
    * may report the next fsync as a success), so nothing is spent until a restart, as after a failed
    * fsync of the spending connection's WAL.
@@ -300,8 +302,8 @@ export class LimitStore {
     try {
       return run();
     } catch (e) {
-      if (e instanceof MandateError) throw e;
-      if (String((e as { code?: unknown }).code).startsWith('SQLITE_IOERR')) {
+      if (!isStorageUnavailable(e)) throw e;
+      if (isIoError(e)) {
         this.#syncFailed ??= new MandateError('MANDATE_LIMITS_UNAVAILABLE', SYNC_FAILED, { cause: e });
         throw this.#syncFailed;
       }

@@ -126,14 +126,7 @@ function commitHandedOver(): void {
     parentPort!.postMessage(group.map(({ id }) => ({ id, error: (e as Error).message })));
     return;
   }
-  if (walSync) {
-    try {
-      walSync.syncNow();
-    } catch (e) {
-      syncFailed(group, e as Error);
-      return;
-    }
-  }
+  if (!syncCommitted(group)) return;
   parentPort!.postMessage(replies);
   // checkpoint hook: after the reply, so no request waits for a signature.
   if (last) checkpoints?.committed(last);
@@ -162,13 +155,20 @@ function foldRecent(): void {
  * would refuse every call, so the probe syncs too, and a failure closes the store as a call's would.
  */
 function probe(): boolean {
-  if (!store?.isWritable()) return false;
+  return store?.isWritable() === true && syncCommitted([]);
+}
+
+/**
+ * At FULL, fsyncs the WAL over what was just committed; true once it is durable (at NORMAL, at once).
+ * False when the fsync failed: `group`'s hand-overs are refused and the store is closed (syncFailed).
+ */
+function syncCommitted(group: readonly { id: number }[]): boolean {
   if (!walSync) return true;
   try {
     walSync.syncNow();
     return true;
   } catch (e) {
-    syncFailed([], e as Error);
+    syncFailed(group, e as Error);
     return false;
   }
 }
