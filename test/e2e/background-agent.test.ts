@@ -5,15 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { tempDir } from '../temp-dir.ts';
 import { ROOT } from './harness.ts';
-import {
-  ACCESS_TOKEN_TYPE,
-  actorToken,
-  CRM_AUD,
-  JWT_TYPE,
-  startTokenStack,
-  TOKEN_EXCHANGE,
-  type TokenStack,
-} from './token-exchange-harness.ts';
+import { CRM_AUD, startTokenStack, type TokenStack } from './token-exchange-harness.ts';
 
 /**
  * The repository's policies plus one that allows the CRM read for anyone, person or not: no shipped
@@ -94,14 +86,7 @@ describe('a background agent never looks like a user to the backend', () => {
   });
 
   test("a user's delegation: X-Mandate-Principal: user and the user in X-Mandate-User", async () => {
-    const { access_token } = await tx.grant(tx.agents.other, TOKEN_EXCHANGE, {
-      subject_token: await tx.idp.accessToken('bob'),
-      subject_token_type: ACCESS_TOKEN_TYPE,
-      actor_token: await actorToken(tx.agents.other),
-      actor_token_type: JWT_TYPE,
-      resource: CRM_AUD,
-      scope: 'crm:read',
-    });
+    const { access_token } = await tx.delegate(tx.agents.other, { resource: CRM_AUD, scope: 'crm:read' }, 'bob');
     const h = await crmReceives(access_token);
     assert.equal(h['x-mandate-user'], 'bob');
     assert.equal(h['x-mandate-principal'], 'user');

@@ -6,14 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { type FaultyDisk, mountFaultyDisk } from './faultfs.ts';
 import { limitFileSize, mandateCli, type Stack, startGatewayProcess, startStack } from './harness.ts';
-import {
-  ACCESS_TOKEN_TYPE,
-  actorToken,
-  JWT_TYPE,
-  PROCUREMENT_AUD,
-  startTokenStack,
-  TOKEN_EXCHANGE,
-} from './token-exchange-harness.ts';
+import { PROCUREMENT_AUD, startTokenStack } from './token-exchange-harness.ts';
 
 const CONTRACT = '/procurement/contracts/12345';
 
@@ -268,16 +261,8 @@ describe('durability: the disk fails an fsync', { timeout: 60_000 }, () => {
       },
     });
     try {
-      const exchange = async (txn: string) =>
-        tx.grant(tx.agents.hr, TOKEN_EXCHANGE, {
-          subject_token: await tx.idp.accessToken('alice'),
-          subject_token_type: ACCESS_TOKEN_TYPE,
-          actor_token: await actorToken(tx.agents.hr),
-          actor_token_type: JWT_TYPE,
-          resource: PROCUREMENT_AUD,
-          scope: 'procurement:read',
-          txn,
-        });
+      const exchange = (txn: string) =>
+        tx.delegate(tx.agents.hr, { resource: PROCUREMENT_AUD, scope: 'procurement:read', txn });
       assert.ok((await exchange('task-a')).access_token);
 
       // Issuing a token for a new task claims it for its user in the state database, at FULL.

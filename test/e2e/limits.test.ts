@@ -6,15 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ResponseBodyError } from 'openid-client';
 import { mandateCli, startGatewayProcess } from './harness.ts';
-import {
-  ACCESS_TOKEN_TYPE,
-  actorToken,
-  JWT_TYPE,
-  PROCUREMENT_AUD,
-  startTokenStack,
-  TOKEN_EXCHANGE,
-  type TokenStack,
-} from './token-exchange-harness.ts';
+import { PROCUREMENT_AUD, startTokenStack, type TokenStack } from './token-exchange-harness.ts';
 
 /**
  * Behavioural limits and the kill switch end to end: a real gateway process (restarted on the same
@@ -188,11 +180,7 @@ describe('behavioural limits and the kill switch', () => {
 
   test('a suspended task gets no new token at the token endpoint', async () => {
     const refused = await tx
-      .grant(tx.agents.hr, TOKEN_EXCHANGE, {
-        subject_token: await tx.idp.accessToken('alice'),
-        subject_token_type: ACCESS_TOKEN_TYPE,
-        actor_token: await actorToken(tx.agents.hr),
-        actor_token_type: JWT_TYPE,
+      .delegate(tx.agents.hr, {
         resource: PROCUREMENT_AUD,
         scope: 'procurement:read',
         txn: 'task-runaway',

@@ -153,6 +153,11 @@ export interface TokenStack {
   readonly agents: Record<'hr' | 'sub' | 'other' | 'batch' | 'deep', Agent>;
   /** Runs an exchange as the agent, with openid-client and private_key_jwt, as an agent developer would. */
   grant(agent: Agent, grantType: string, params: Record<string, string>): Promise<client.TokenEndpointResponse>;
+  /**
+   * A user's delegation to `agent` (RFC 8693): her IdP access token as the subject, the agent's own
+   * actor token, then `params` (resource, scope…; they may replace either token).
+   */
+  delegate(agent: Agent, params: Record<string, string>, user?: string): Promise<client.TokenEndpointResponse>;
   /** Raw POST to /oauth2/token (for what a conforming client library would refuse to send). */
   post(body: string, headers?: Record<string, string>): Promise<Response>;
   stop(): Promise<void>;
@@ -236,6 +241,14 @@ export async function startTokenStack(
     idp,
     agents,
     grant: (agent, grantType, params) => client.genericGrantRequest(configFor(agent), grantType, params),
+    delegate: async (agent, params, user = 'alice') =>
+      client.genericGrantRequest(configFor(agent), TOKEN_EXCHANGE, {
+        subject_token: await idp.accessToken(user),
+        subject_token_type: ACCESS_TOKEN_TYPE,
+        actor_token: await actorToken(agent),
+        actor_token_type: JWT_TYPE,
+        ...params,
+      }),
     post: (body, headers = {}) =>
       fetch(`${stack.url}/oauth2/token`, {
         method: 'POST',

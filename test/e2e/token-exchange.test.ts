@@ -25,18 +25,18 @@ describe('token exchange: a real IdP token and an agent key in, a delegation tok
   });
   after(() => tx.stop());
 
-  const delegate = async (agent: Agent, params: Record<string, string> = {}, user = 'alice') =>
-    tx.grant(agent, TOKEN_EXCHANGE, {
-      subject_token: await tx.idp.accessToken(user),
-      subject_token_type: ACCESS_TOKEN_TYPE,
-      actor_token: await actorToken(agent),
-      actor_token_type: JWT_TYPE,
-      resource: PROCUREMENT_AUD,
-      scope: 'procurement:read procurement:write',
-      authorization_details: JSON.stringify(CANCEL_12345),
-      intent: 'cancel my contractor agreement with vendor X',
-      ...params,
-    });
+  const delegate = (agent: Agent, params: Record<string, string> = {}, user = 'alice') =>
+    tx.delegate(
+      agent,
+      {
+        resource: PROCUREMENT_AUD,
+        scope: 'procurement:read procurement:write',
+        authorization_details: JSON.stringify(CANCEL_12345),
+        intent: 'cancel my contractor agreement with vendor X',
+        ...params,
+      },
+      user,
+    );
 
   /** The RFC 6749 §5.2 error of a refused grant, through openid-client. */
   const refusal = async (promise: Promise<unknown>) => {
