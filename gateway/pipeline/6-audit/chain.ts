@@ -46,12 +46,21 @@ function flatCanonical(fields: object): string | undefined {
   for (let i = 0; i < sorted.length; i++) {
     const value: unknown = (fields as Record<string, unknown>)[sorted[i]!];
     if (value === null) out += `${prefixes[i]}null`;
+    else if (typeof value === 'string' && JSON_AS_IS.test(value)) out += `${prefixes[i]}"${value}"`;
     else if (typeof value === 'string' && value.isWellFormed()) out += prefixes[i] + JSON.stringify(value);
     else if (typeof value === 'number' && Number.isFinite(value)) out += prefixes[i] + JSON.stringify(value);
     else return undefined;
   }
   return `${out}}`;
 }
+
+/**
+ * A string JSON.stringify would emit unchanged between quotes: no quote, backslash, control character
+ * or surrogate. Most values (hashes, ids, times, names) are; quoting them here instead of calling
+ * JSON.stringify per value saves ≈ 0.5 µs per row (measured on a stored row, 1.9 → 1.4 µs).
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are those JSON escapes.
+const JSON_AS_IS = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
 
 let shape: { keys: string[]; sorted: string[]; prefixes: string[] } = { keys: [], sorted: [], prefixes: [] };
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
+import canonicalize from 'canonicalize';
 import { chainHash, GENESIS_HASH } from '../../../gateway/pipeline/6-audit/chain.ts';
 import { toChainedFields } from '../../../gateway/pipeline/6-audit/row.ts';
 import { auditEvent } from './fixtures.ts';
@@ -45,4 +46,31 @@ test('any change to a field, the seq or the previous hash changes the hash', () 
   assert.notEqual(chainHash('1'.repeat(64), toChainedFields(event, 1)), base);
   // The type is part of the value: a number replaced by the same digits as text is a change.
   assert.notEqual(chainHash(GENESIS_HASH, { ...toChainedFields(event, 1), status: '403' as unknown as number }), base);
+});
+
+test('every string is encoded as RFC 8785 encodes it, whether or not it needs escaping', () => {
+  const fields = toChainedFields(event, 3);
+  const strings = [
+    'plain',
+    'tab\there',
+    'line\nbreak',
+    '\u0000',
+    '\u001f',
+    '\u007f',
+    'back\\slash',
+    'quo"te',
+    '\u2028\u2029',
+    'é',
+    '😀',
+    '',
+  ];
+  for (const value of strings) {
+    const row = { ...fields, intent: value, path: `/x/${value}` };
+    const expected = createHash('sha256')
+      .update(`${GENESIS_HASH}\n${canonicalize(row)}`, 'utf8')
+      .digest('hex');
+    assert.equal(chainHash(GENESIS_HASH, row), expected, JSON.stringify(value));
+  }
+  // No JSON form at all (row.ts replaces lone surrogates before hashing): refused, never encoded.
+  assert.throws(() => chainHash(GENESIS_HASH, { ...fields, intent: 'lone \ud800' }));
 });
