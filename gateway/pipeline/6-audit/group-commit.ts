@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { MandateError } from '../../errors.ts';
 import type { CheckpointOptions } from './checkpointer.ts';
 import type { AuditEvent } from './event.ts';
+import { toRow } from './row.ts';
 import type { SegmentOptions } from './segment-rotation.ts';
 import type { AuditStoreOptions } from './store.ts';
 
@@ -128,11 +129,12 @@ export class AuditLog {
     this.#queue = [];
     this.#ridingAlong = [];
     if (batch.length === 0) return;
-    // One JSON string rather than structured-cloned objects: V8's JSON is several times faster than
-    // the structured-clone serializer for these flat events, on both threads (measured ≈ 3 µs less per
-    // event on each side), and it carries exactly what the store hashes: lone surrogates survive as
-    // \u escapes, and non-finite numbers become null, as the store would make them anyway.
-    this.#request({ events: JSON.stringify(batch.map((p) => p.event)) }).then((reply) => {
+    // One JSON string of rows in positional form (row.ts `toRow`) rather than structured-cloned
+    // objects: V8's JSON is several times faster than the structured-clone serializer for these flat
+    // values, on both threads (measured ≈ 3 µs less per event on each side), and it carries exactly
+    // what the store hashes: the values already normalised, lone surrogates replaced, non-finite
+    // numbers null. Arrays carry no column names, and the writer reads them slot by slot.
+    this.#request({ rows: JSON.stringify(batch.map((p) => toRow(p.event))) }).then((reply) => {
       const lastSeq = reply.lastSeq;
       for (const [i, p] of batch.entries()) {
         if (lastSeq !== undefined) p.resolve({ seq: lastSeq - batch.length + 1 + i });

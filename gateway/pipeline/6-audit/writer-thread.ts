@@ -1,6 +1,7 @@
 /**
  * The audit writer thread: owns the SQLite connection, so commits (and the hashing of each event)
- * run beside the event loop instead of on it. Messages in: {id, events} (a JSON array) to append,
+ * run beside the event loop instead of on it. Messages in: {id, rows} (a JSON array of row.ts
+ * `RowValues`) to append,
  * {id, probe: true} for readiness. Messages out: for a probe {id, writable}; for appends, once they
  * are as durable as configured, one array with {id, lastSeq} (the seq of that hand-over's last
  * event; its events hold the seqs before it, in order) or {id, error} per hand-over committed.
@@ -9,7 +10,8 @@ import { parentPort, Worker, workerData } from 'node:worker_threads';
 import { log } from '../../telemetry/log.ts';
 // Signed checkpoints (checkpointer.ts): the only checkpoint code here is the three hook calls below.
 import { Checkpointer, type CheckpointOptions } from './checkpointer.ts';
-import type { AuditEvent, StoredEvent } from './event.ts';
+import type { ChainHead } from './head.ts';
+import { ROW, type RowValues } from './row.ts';
 // Segment rotation and retention (segment-rotation.ts): the "segment hook" lines below.
 import { type SegmentOptions, SegmentRotation } from './segment-rotation.ts';
 import { AuditStore, type AuditStoreOptions } from './store.ts';
@@ -76,9 +78,9 @@ try {
  * on the port in one go, so by the time this turn's `setImmediate` runs they are all here: they are
  * committed together, one transaction (and at FULL one fsync) for as many requests as came in.
  */
-let handedOver: { id: number; events: AuditEvent[] }[] = [];
+let handedOver: { id: number; rows: RowValues[] }[] = [];
 
-parentPort!.on('message', (message: { id: number; events?: string; probe?: boolean; close?: boolean }) => {
+parentPort!.on('message', (message: { id: number; rows?: string; probe?: boolean; close?: boolean }) => {
   if (message.close) {
     if (handedOver.length > 0) commitHandedOver();
     clearInterval(foldTimer);
@@ -98,7 +100,7 @@ parentPort!.on('message', (message: { id: number; events?: string; probe?: boole
     parentPort!.postMessage({ id: message.id, writable: probe() });
     return;
   }
-  handedOver.push({ id: message.id, events: JSON.parse(message.events ?? '[]') as AuditEvent[] });
+  handedOver.push({ id: message.id, rows: JSON.parse(message.rows ?? '[]') as RowValues[] });
   if (handedOver.length === 1) setImmediate(commitHandedOver);
 });
 
@@ -111,17 +113,20 @@ function commitHandedOver(): void {
   }
   let replies: { id: number; lastSeq: number | undefined }[];
   let firstTime: string | undefined;
-  let last: StoredEvent | undefined;
+  let last: ChainHead | undefined;
   try {
-    const stored = store.appendBatch(group.flatMap((h) => h.events));
-    // The store numbers the events in order: each hand-over's last seq follows from the counts.
-    let seq = (stored[0]?.seq ?? 1) - 1;
-    replies = group.map(({ id, events }) => {
-      seq += events.length;
-      return { id, lastSeq: events.length > 0 ? seq : undefined };
+    const rows = group.flatMap((h) => h.rows);
+    const head = store.appendRows(rows);
+    // The store numbers the rows in order: each hand-over's last seq follows from the counts.
+    let seq = head.seq - rows.length;
+    replies = group.map((h) => {
+      seq += h.rows.length;
+      return { id: h.id, lastSeq: h.rows.length > 0 ? seq : undefined };
     });
-    firstTime = stored[0]?.time;
-    last = stored.at(-1);
+    if (rows.length > 0) {
+      firstTime = rows[0]![ROW.time] as string;
+      last = head;
+    }
   } catch (e) {
     parentPort!.postMessage(group.map(({ id }) => ({ id, error: (e as Error).message })));
     return;
