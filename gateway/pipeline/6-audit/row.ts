@@ -67,14 +67,16 @@ export type RowValues = unknown[];
 export const chainedColumns = columnNames
   .filter((c) => c !== 'prev_hash' && c !== 'hash')
   .sort() as readonly (keyof ChainedFields)[];
+/** The columns of a `RowValues`, slot by slot: what the store inserts and verify selects. */
+export const rowColumns: readonly (keyof AuditRow)[] = [...chainedColumns, 'prev_hash', 'hash'];
 /** Slots of a `RowValues`. */
 export const ROW = {
-  seq: chainedColumns.indexOf('seq'),
-  time: chainedColumns.indexOf('time'),
-  kind: chainedColumns.indexOf('kind'),
-  detail: chainedColumns.indexOf('detail'),
-  prevHash: chainedColumns.length,
-  hash: chainedColumns.length + 1,
+  seq: rowColumns.indexOf('seq'),
+  time: rowColumns.indexOf('time'),
+  kind: rowColumns.indexOf('kind'),
+  detail: rowColumns.indexOf('detail'),
+  prevHash: rowColumns.indexOf('prev_hash'),
+  hash: rowColumns.indexOf('hash'),
 } as const;
 
 /**

@@ -6,7 +6,7 @@ import { GENESIS_HASH, rowChainHash } from './chain.ts';
 import type { AuditEvent, StoredEvent } from './event.ts';
 import type { ChainHead } from './head.ts';
 import { RECENT_EVENTS } from './recent-events.ts';
-import { chainedColumns, ROW, type RowValues, toRow } from './row.ts';
+import { ROW, type RowValues, rowColumns, toRow } from './row.ts';
 import { columnNames, schemaSql } from './schema.ts';
 import { writeProbeSql } from './write-probe.ts';
 
@@ -62,7 +62,7 @@ export class AuditStore {
     // Each row is bound as it was handed over, a `RowValues` (row.ts), `?` for `?`: better-sqlite3
     // binds an array positionally, where named parameters cost a lookup in an object per column.
     const insert = db.prepare(
-      `INSERT INTO ${RECENT_EVENTS} (${chainedColumns.join(', ')}, prev_hash, hash) VALUES (${columnNames.map(() => '?').join(', ')})`,
+      `INSERT INTO ${RECENT_EVENTS} (${rowColumns.join(', ')}) VALUES (${rowColumns.map(() => '?').join(', ')})`,
     );
     // The chain head is read inside the write transaction, never cached: it costs one rowid lookup,
     // and in exchange a second process appending to the same file (BEGIN IMMEDIATE serialises the

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { rowChainHash } from './chain.ts';
 import { type ChainHead, readChainStart } from './head.ts';
 import { overEventTables } from './recent-events.ts';
-import { chainedColumns, ROW } from './row.ts';
+import { ROW, rowColumns } from './row.ts';
 
 /** What `verifyChain` found. */
 export interface ChainVerdict {
@@ -49,18 +49,14 @@ export function verifyChain(file: string): ChainVerdict {
   return firstBadSeq === undefined ? { ok, events } : { ok, events, firstBadSeq, problem: problem! };
 }
 
-// Rows are read in positional form (row.ts `RowValues`: the chained columns in RFC 8785 order, then
-// prev_hash and hash), the form the store hashed them in.
-const SEQ = ROW.seq;
-const KIND = ROW.kind;
-const DETAIL = ROW.detail;
-const PREV = ROW.prevHash;
-const HASH = ROW.hash;
-/** The rows numbered @first..@last in seq order, from `events` and `recent_events` alike (one snapshot). */
+/**
+ * The rows numbered @first..@last in seq order, from `events` and `recent_events` alike (one snapshot),
+ * in positional form (row.ts `RowValues`), the form the store hashed them in.
+ */
 const selectRows = (db: Database.Database) =>
   overEventTables(
     db,
-    (table) => `SELECT ${chainedColumns.join(', ')}, prev_hash, hash FROM ${table} WHERE seq BETWEEN @first AND @last`,
+    (table) => `SELECT ${rowColumns.join(', ')} FROM ${table} WHERE seq BETWEEN @first AND @last`,
     'ORDER BY seq',
   );
 
@@ -129,7 +125,7 @@ export function scanRange(db: Database.Database, scan: RangeScan): RangeVerdict 
     unknown[]
   >;
   for (const row of rows) {
-    const seq = row[SEQ];
+    const seq = row[ROW.seq];
     if (seq !== expectedSeq) {
       return verdict(
         typeof seq === 'number' && seq > expectedSeq
@@ -137,7 +133,7 @@ export function scanRange(db: Database.Database, scan: RangeScan): RangeVerdict 
           : `found seq ${JSON.stringify(seq)} where seq ${expectedSeq} belongs (row inserted)`,
       );
     }
-    const rowPrev = row[PREV] as string;
+    const rowPrev = row[ROW.prevHash] as string;
     firstPrevHash ??= rowPrev;
     prevHash ??= rowPrev;
     if (rowPrev !== prevHash) {
@@ -145,10 +141,10 @@ export function scanRange(db: Database.Database, scan: RangeScan): RangeVerdict 
         `prev_hash does not match the hash of seq ${expectedSeq - 1} (row inserted, reordered or replaced)`,
       );
     }
-    const storedHash = row[HASH] as string;
+    const storedHash = row[ROW.hash] as string;
     if (rowHash(prevHash, row) !== storedHash)
       return verdict('content does not match its hash (row modified or forged)');
-    if (row[KIND] === 'retention') retentions.push({ seq, detail: row[DETAIL] as string | null });
+    if (row[ROW.kind] === 'retention') retentions.push({ seq, detail: row[ROW.detail] as string | null });
     if (seq === wanted[w]) {
       hashes.set(seq, storedHash);
       w++;
