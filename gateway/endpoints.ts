@@ -5,6 +5,8 @@ import { approvalsEndpoint } from './approvals/approvals-endpoint.ts';
 import { AUDITOR_PATH, auditorEndpoint } from './auditor/auditor-endpoint.ts';
 import type { Gateway } from './gateway.ts';
 import { TASKS_PATH, tasksEndpoint } from './limits/tasks-endpoint.ts';
+import { RESOURCE_METADATA_PATH } from './resource-metadata/protected-resources.ts';
+import { resourceMetadataEndpoint } from './resource-metadata/resource-metadata-endpoint.ts';
 import { serveJwks, serveMetadata } from './token-service/discovery.ts';
 import { tokenEndpoint } from './token-service/token-endpoint.ts';
 import { TOKEN_ENDPOINT_PATH } from './token-service/token-service.ts';
@@ -34,6 +36,9 @@ const endpoints: readonly Endpoint[] = [
   { path: TOKEN_ENDPOINT_PATH, handler: tokenEndpoint },
   { path: '/.well-known/oauth-authorization-server', handler: serveMetadata },
   { path: '/.well-known/jwks.json', handler: serveJwks },
+  // Protected resource metadata (gateway/resource-metadata/): RFC 9728, per backend that publishes it.
+  { path: RESOURCE_METADATA_PATH, handler: resourceMetadataEndpoint },
+  { path: `${RESOURCE_METADATA_PATH}/`, handler: resourceMetadataEndpoint },
   // Auditor page (gateway/auditor/): read-only HTML, role auditor.
   { path: AUDITOR_PATH, handler: auditorEndpoint },
   // Approvals (gateway/approvals/): the user decides held calls, by API (her IdP token) or page (login).

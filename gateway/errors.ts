@@ -28,7 +28,8 @@ export const catalogue = {
     status: 401,
     reason: 'authn.credential_missing',
     title: 'Bearer token required',
-    wwwAuthenticate: 'invalid_request',
+    // RFC 6750 §3.1: a request without any credential gets the challenge without an error code.
+    wwwAuthenticate: 'none',
   },
   MANDATE_AUTHN_CREDENTIAL_DUPLICATED: {
     status: 400,
@@ -333,8 +334,8 @@ export interface CatalogueEntry {
   readonly status: number;
   readonly reason: string;
   readonly title: string;
-  /** RFC 6750 §3.1 error code for the `WWW-Authenticate: Bearer` challenge. */
-  readonly wwwAuthenticate?: 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+  /** The `WWW-Authenticate: Bearer` challenge's RFC 6750 §3.1 error code, or `none` for a challenge without one. */
+  readonly wwwAuthenticate?: 'none' | 'invalid_request' | 'invalid_token' | 'insufficient_scope';
 }
 
 export type ErrorCode = keyof typeof catalogue;

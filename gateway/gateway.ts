@@ -12,6 +12,7 @@ import { UpstreamPools } from './pipeline/5-forward/pools.ts';
 import { auditCheckpointOptions } from './pipeline/6-audit/checkpoint-config.ts';
 import { AuditLog } from './pipeline/6-audit/group-commit.ts';
 import { auditSegmentOptions } from './pipeline/6-audit/segment-config.ts';
+import { ProtectedResources } from './resource-metadata/protected-resources.ts';
 import { Revocations } from './revocation/revocations.ts';
 import { createTokenService, type TokenService } from './token-service/token-service.ts';
 
@@ -49,6 +50,8 @@ export interface Gateway {
    * database; `gw.limits.suspensions.isSuspended(txn)` on every proxied request and at the token endpoint.
    */
   readonly limits: Limits;
+  /** Backends' RFC 9728 metadata (gateway/resource-metadata/), and the challenge's pointer to it. */
+  readonly resources: ProtectedResources;
   close(): Promise<void>;
 }
 
@@ -118,6 +121,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       tokenService,
       approvals,
       limits,
+      resources: new ProtectedResources(config),
       async close() {
         // Before the audit log closes: each tunnel's outcome event is written as it closes.
         await tunnels.closeAll();

@@ -1,6 +1,6 @@
 import { type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { MandateError } from './errors.ts';
+import { type CatalogueEntry, MandateError } from './errors.ts';
 import { isStorageUnavailable } from './state/sqlite-failure.ts';
 
 /**
@@ -20,12 +20,17 @@ export function asMandateError(e: unknown): MandateError {
  * policy denials, the policy's reasons — so an agent can ask its user instead of guessing. Never
  * internals: `detail` is written for the caller, causes stay in the logs.
  */
-export function sendProblem(res: ServerResponse, error: MandateError, correlationId: string): void {
+export function sendProblem(
+  res: ServerResponse,
+  error: MandateError,
+  correlationId: string,
+  resourceMetadata?: string,
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const { status, headers, body } = problemResponse(error, correlationId);
+  const { status, headers, body } = problemResponse(error, correlationId, resourceMetadata);
   // A malformed request may have left the connection in an unknown state: do not reuse it. Nor after
   // a body refused unread (413, 415): closing, rather than reading what is left, bounds the work.
   if (status === 400 || status === 413 || status === 415) headers.connection = 'close';
@@ -38,12 +43,17 @@ export function sendProblem(res: ServerResponse, error: MandateError, correlatio
  * request has no ServerResponse), with the correlation id every response carries; then the
  * connection is closed, since the agent asked to leave HTTP on it.
  */
-export function writeProblem(socket: Duplex, error: MandateError, correlationId: string): void {
+export function writeProblem(
+  socket: Duplex,
+  error: MandateError,
+  correlationId: string,
+  resourceMetadata?: string,
+): void {
   if (!socket.writable) {
     socket.destroy();
     return;
   }
-  const { status, headers, body } = problemResponse(error, correlationId);
+  const { status, headers, body } = problemResponse(error, correlationId, resourceMetadata);
   headers.connection = 'close';
   let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n`;
   for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
@@ -53,6 +63,7 @@ export function writeProblem(socket: Duplex, error: MandateError, correlationId:
 function problemResponse(
   error: MandateError,
   correlationId: string,
+  resourceMetadata: string | undefined,
 ): { status: number; headers: Record<string, string | number>; body: string } {
   const entry = error.entry;
   const body = JSON.stringify({
@@ -71,8 +82,21 @@ function problemResponse(
     'cache-control': 'no-store',
     'x-mandate-correlation-id': correlationId,
   };
-  if (entry.wwwAuthenticate) headers['www-authenticate'] = `Bearer realm="mandate", error="${entry.wwwAuthenticate}"`;
+  if (entry.wwwAuthenticate) headers['www-authenticate'] = bearerChallenge(entry.wwwAuthenticate, resourceMetadata);
   if (error.allow) headers.allow = error.allow.join(', ');
   if (error.retryAfterSeconds !== undefined) headers['retry-after'] = error.retryAfterSeconds;
   return { status: entry.status, headers, body };
+}
+
+/**
+ * RFC 6750 §3: the realm, the error code (none for a request that carried no credential), and the
+ * URL of the protected resource's RFC 9728 metadata (§5.1) when the backend called publishes one, so
+ * that a client (an MCP client, say) can find where to get a token.
+ */
+function bearerChallenge(error: NonNullable<CatalogueEntry['wwwAuthenticate']>, resourceMetadata?: string): string {
+  return [
+    'Bearer realm="mandate"',
+    ...(error === 'none' ? [] : [`error="${error}"`]),
+    ...(resourceMetadata === undefined ? [] : [`resource_metadata="${resourceMetadata}"`]),
+  ].join(', ');
 }

@@ -1,3 +1,4 @@
+import { LOOPBACK } from './loopback.ts';
 import type { RawConfig } from './schema.ts';
 
 /** Cross-checks of staged authorization (routes' `tier`, `approvals`, `approval_login`), with their paths. */
@@ -44,5 +45,3 @@ export function crossCheckApprovals(config: RawConfig): string[] {
 }
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);

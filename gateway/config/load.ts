@@ -7,6 +7,7 @@ import { RESERVED_PREFIXES } from '../endpoints.ts';
 import { isGatewayOwnedHeader } from '../pipeline/4-inject/gateway-owned-headers.ts';
 import { crossCheckApprovals } from './approvals-check.ts';
 import { crossCheckRequestAttributes } from './request-attributes-check.ts';
+import { crossCheckResourceMetadata } from './resource-metadata-check.ts';
 import { configSchema, type RawConfig } from './schema.ts';
 import { crossCheckTokenService, resolveTokenServicePaths } from './token-service-check.ts';
 import { crossCheckUserNamespaces } from './user-namespace-check.ts';
@@ -90,6 +91,7 @@ function crossCheck(config: RawConfig): string[] {
   problems.push(...crossCheckTokenService(config, backends, issuers));
   problems.push(...crossCheckUserNamespaces(config));
   problems.push(...crossCheckApprovals(config));
+  problems.push(...crossCheckResourceMetadata(config));
   const known = [...backends].sort().join(', ');
   const seen = new Map<string, number>();
   config.routes.forEach((r, i) => {

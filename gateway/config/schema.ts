@@ -4,6 +4,7 @@ import { auditCheckpointDefaults, auditCheckpointSchema } from './audit-checkpoi
 import { auditSegmentSchema } from './audit-segment-schema.ts';
 import { limitsSchema } from './limits-schema.ts';
 import { bodyAttributesSchema, queryAttributesSchema } from './request-attributes-schema.ts';
+import { resourceMetadataSchema } from './resource-metadata-schema.ts';
 import { agentSchema, identityProviderSchema, tokenServiceSchema } from './token-service-schema.ts';
 
 /**
@@ -96,6 +97,8 @@ const backend = z.strictObject({
     })
     .default({ connect_ms: 2_000, headers_ms: 30_000, body_ms: 60_000 }),
   connections: z.number().int().positive().max(1024).default(128),
+  /** RFC 9728 metadata for MCP and other OAuth clients (resource-metadata-schema.ts). Absent: none. */
+  resource_metadata: resourceMetadataSchema,
 });
 
 const route = z.strictObject({

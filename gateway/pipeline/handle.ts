@@ -50,7 +50,7 @@ export async function handle(gw: Gateway, req: IncomingMessage, res: ServerRespo
     if (outcome.failure) sendProblem(res, outcome.failure, call.trace.traceId);
     await recordOutcome(gw, call, outcome);
   } catch (e) {
-    sendProblem(res, await recordRefusal(gw, call, e), call.trace.traceId);
+    sendProblem(res, await recordRefusal(gw, call, e), call.trace.traceId, gw.resources.metadataUrlFor(req.url ?? ''));
   } finally {
     call.span.end();
   }
@@ -95,7 +95,12 @@ export async function handleUpgrade(gw: Gateway, req: IncomingMessage, socket: D
     });
     await recordOutcome(gw, call, outcome);
   } catch (e) {
-    writeProblem(socket, await recordRefusal(gw, call, e), call.trace.traceId);
+    writeProblem(
+      socket,
+      await recordRefusal(gw, call, e),
+      call.trace.traceId,
+      gw.resources.metadataUrlFor(req.url ?? ''),
+    );
   } finally {
     call.span.end();
   }

@@ -53,7 +53,7 @@ function sendJson(res: ServerResponse, body: unknown, cacheControl: string): voi
   res.end(text);
 }
 
-function notFound(res: ServerResponse): void {
+export function notFound(res: ServerResponse): void {
   res.writeHead(404, { 'content-type': 'application/json', 'cache-control': 'no-store' });
   res.end(JSON.stringify({ error: 'not_found' }));
 }

@@ -107,6 +107,7 @@ describe('tokens: each invalid delegation token is refused with its catalogue co
     const none = await fetch(url);
     assert.equal(none.status, 401);
     assert.equal(((await none.json()) as { code: string }).code, 'MANDATE_AUTHN_CREDENTIAL_MISSING');
+    assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="mandate"', 'RFC 6750 §3.1: no error code');
     const query = await fetch(`${url}?access_token=${token}`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(query.status, 400);
     assert.equal(((await query.json()) as { code: string }).code, 'MANDATE_AUTHN_CREDENTIAL_IN_QUERY');
