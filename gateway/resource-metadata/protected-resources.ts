@@ -6,8 +6,8 @@ interface ProtectedResource {
   readonly path: string;
   /** The absolute metadata URL, for the `resource_metadata` parameter of a challenge (§5.1). */
   readonly metadataUrl: string;
-  /** The metadata document, serialised once. */
-  readonly document: string;
+  /** The metadata document. */
+  readonly document: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -47,7 +47,7 @@ export class ProtectedResources {
       resources.set(path, {
         path: identifier.pathname,
         metadataUrl: `${identifier.origin}${path}`,
-        document: JSON.stringify(document),
+        document,
       });
     }
     this.#byWellKnownPath = resources;
@@ -55,7 +55,7 @@ export class ProtectedResources {
   }
 
   /** The metadata document served at `path` (under /.well-known/oauth-protected-resource), if any. */
-  document(path: string): string | undefined {
+  document(path: string): Readonly<Record<string, unknown>> | undefined {
     return this.#byWellKnownPath.get(path)?.document;
   }
 

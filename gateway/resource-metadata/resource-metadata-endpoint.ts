@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gateway } from '../gateway.ts';
-import { notFound } from '../token-service/discovery.ts';
+import { notFound, sendJson } from '../token-service/discovery.ts';
 
 /** `GET /.well-known/oauth-protected-resource[/path]`: a backend's metadata (protected-resources.ts). */
 export async function resourceMetadataEndpoint(gw: Gateway, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -11,10 +11,5 @@ export async function resourceMetadataEndpoint(gw: Gateway, req: IncomingMessage
   }
   const document = gw.resources.document((req.url ?? '').split('?', 1)[0]!);
   if (document === undefined) return notFound(res);
-  res.writeHead(200, {
-    'content-type': 'application/json',
-    'cache-control': 'public, max-age=300',
-    'content-length': Buffer.byteLength(document),
-  });
-  res.end(document);
+  sendJson(res, document, 'public, max-age=300');
 }

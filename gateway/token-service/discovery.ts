@@ -43,7 +43,8 @@ export async function serveMetadata(gw: Gateway, _req: IncomingMessage, res: Ser
   );
 }
 
-function sendJson(res: ServerResponse, body: unknown, cacheControl: string): void {
+/** A public metadata document (RFC 8414, RFC 9728, the JWKS), cacheable for `cacheControl`. */
+export function sendJson(res: ServerResponse, body: unknown, cacheControl: string): void {
   const text = JSON.stringify(body);
   res.writeHead(200, {
     'content-type': 'application/json',

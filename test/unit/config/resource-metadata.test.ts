@@ -39,7 +39,7 @@ test('resource_metadata: the document names the audience as the resource, the to
     resource_documentation: 'https://docs.example.com/procurement',
   });
   const resources = new ProtectedResources(config);
-  assert.deepEqual(JSON.parse(resources.document('/.well-known/oauth-protected-resource/procurement')!), {
+  assert.deepEqual(resources.document('/.well-known/oauth-protected-resource/procurement'), {
     resource: 'https://gateway.example.com/procurement',
     authorization_servers: [config.token_service!.issuer],
     bearer_methods_supported: ['header'],
@@ -76,10 +76,7 @@ test('resource_metadata: a refused call points to the metadata of the resource i
     'https://gateway.example.com/.well-known/oauth-protected-resource',
   );
   assert.equal(both.metadataUrlFor('/procurement/contracts'), url);
-  assert.equal(
-    JSON.parse(both.document('/.well-known/oauth-protected-resource')!).resource,
-    'https://gateway.example.com',
-  );
+  assert.equal(both.document('/.well-known/oauth-protected-resource')?.resource, 'https://gateway.example.com');
 });
 
 test('resource_metadata: the audience must be the URL a client would build the metadata URL from', () => {
