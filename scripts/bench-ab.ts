@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { load, measureInterleaved, printTable, ROOT, startBench, stopAll } from './bench/harness.ts';
+import { measureLevels, printThroughput, ROOT, startBench, stopAll } from './bench/harness.ts';
 
 const [other, durability = 'full'] = process.argv.slice(2);
 if (!other || (durability !== 'full' && durability !== 'normal')) {
@@ -28,7 +28,7 @@ try {
   const label = durability.toUpperCase();
   const mine = await startMandate(`mandate, this checkout (${label})`, durability, ROOT);
   const theirs = await startMandate(`mandate, ${checkout} (${label})`, durability, checkout);
-  printTable(await measureInterleaved([bare, mine, theirs], load), mine.name);
+  printThroughput(await measureLevels([bare, mine, theirs], mine.name), mine.name);
 } finally {
   await stopAll();
 }
