@@ -5,8 +5,9 @@
  * FULL (the default: fsync per group commit) and NORMAL, in interleaved rounds. Prints req/s, p50,
  * p99, the ratio to the bare proxy, each server's CPU time per request and how busy the machine was,
  * at 32, 64 and 128 connections, then each target's throughput (its best level) against the bare
- * proxy's. BENCH_SECONDS (10), BENCH_ROUNDS (5) and BENCH_CONNECTIONS (32,64,128) change the load; BENCH_TRAFFIC=varied
- * spreads Mandate's calls over 1,000 users with the caller's own random trace ids (scripts/bench/harness.ts).
+ * proxy's. BENCH_SECONDS, BENCH_ROUNDS, BENCH_CONNECTIONS and BENCH_WARMUP_SECONDS change the load;
+ * BENCH_TRAFFIC=varied spreads Mandate's calls over 1,000 users with the caller's own random trace ids
+ * (scripts/bench/harness.ts).
  */
 import { cpuMicros, load, measureLevels, printThroughput, start, startBench, stopAll } from './bench/harness.ts';
 import { benchTokenExchange, tokenExchangeTable } from './bench/token-exchange.ts';

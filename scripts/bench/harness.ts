@@ -24,8 +24,8 @@ const children: ChildProcess[] = [];
  * Several levels because a closed-loop generator at one level measures throughput only where every
  * target is saturated there. The bare proxy is at 32 connections (its req/s hardly moves above), but
  * Mandate holds each call until its decision is committed, ≈ 3 ms, so at 32 it is bound by that
- * latency with a fifth of the machine idle, and its req/s still rises to 64 and 128. Each target's
- * throughput is its best level's; the ratio at each level is printed too.
+ * latency with nearly a quarter of the machine idle, and its req/s still rises to 64 and 128. Each
+ * target's throughput is its best level's; the ratio at each level is printed too.
  */
 export const load = {
   seconds: Number(process.env.BENCH_SECONDS ?? 10),
